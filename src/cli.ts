@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/** The `oedns` command. Startup errors are fatal and printed as one clear line plus a JSON log. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { AppError, errorMessage } from './core/errors.js';
+import { LOG_LEVELS } from './core/log.js';
+import { Oedns } from './main.js';
+import type { Settings } from './config/index.js';
+
+async function serve(argv: Record<string, unknown>): Promise<void> {
+  const list = (key: string): string[] | undefined => (argv[key] as string[] | undefined)?.map(String);
+  const number = (key: string): number | undefined => argv[key] as number | undefined;
+  const flags: Settings = {
+    listen: list('listen'),
+    upstream: list('upstream'),
+    'log-level': argv['log-level'] as string | undefined,
+    'cache-max-entries': number('cache-max-entries'),
+    'cache-max-mb': number('cache-max-mb'),
+    'cache-max-ttl': number('cache-max-ttl'),
+    'cache-min-ttl': number('cache-min-ttl'),
+    'negative-max-ttl': number('negative-max-ttl'),
+    'upstream-timeout-ms': number('upstream-timeout-ms'),
+    'query-timeout-ms': number('query-timeout-ms'),
+    'upstream-dead-seconds': number('upstream-dead-seconds'),
+    'tcp-idle-timeout-ms': number('tcp-idle-timeout-ms'),
+    'tcp-max-connections': number('tcp-max-connections'),
+  };
+  let oedns: Oedns;
+  try {
+    oedns = await Oedns.start({
+      flags,
+      configFile: argv['config'] as string | undefined,
+      resolvConfPath: argv['resolv-conf'] as string | undefined,
+    });
+  } catch (error) {
+    const code = error instanceof AppError ? error.code : 'ERR_STARTUP';
+    process.stderr.write(`oedns: ${errorMessage(error)}\n`);
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', code, msg: errorMessage(error) })}\n`);
+    process.exit(error instanceof AppError ? 2 : 1);
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    oedns.log.info({ signal }, 'shutting down');
+    oedns.stop().then(() => process.exit(0), (error: unknown) => {
+      process.stderr.write(`oedns: shutdown failed: ${errorMessage(error)}\n`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    oedns.log.info({ signal: 'SIGHUP' }, 'reloading configuration');
+    void oedns.reload();
+  });
+}
+
+const numberOption = (describe: string) => ({ type: 'number' as const, describe, group: 'Tuning:' });
+
+await yargs(hideBin(process.argv))
+  .scriptName('oedns')
+  .usage('$0 <command> [options]')
+  .command(
+    'serve',
+    'run the forwarding resolver',
+    (y) => y
+      .option('listen', { type: 'string', array: true, describe: 'ADDR[:PORT] to listen on, UDP and TCP (repeatable; default 127.0.0.1:53 and [::1]:53)' })
+      .option('upstream', { type: 'string', array: true, describe: 'IP[:PORT] of a resolver to forward to (repeatable; default: nameservers in /etc/resolv.conf)' })
+      .option('config', { type: 'string', describe: 'YAML file whose keys mirror these flags; flags win; re-read on SIGHUP' })
+      .option('resolv-conf', { type: 'string', describe: 'where to read default upstreams', default: '/etc/resolv.conf' })
+      .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'pino log level (default info)' })
+      .option('cache-max-entries', numberOption('answers kept in the cache (default 250000)'))
+      .option('cache-max-mb', numberOption('estimated cache memory bound in MiB (default 128)'))
+      .option('cache-max-ttl', numberOption('longest time an answer is cached, seconds (default 86400)'))
+      .option('cache-min-ttl', numberOption('shortest time an answer is cached, seconds (default 0)'))
+      .option('negative-max-ttl', numberOption('longest time NXDOMAIN/NODATA is cached, seconds (default 3600)'))
+      .option('upstream-timeout-ms', numberOption('one attempt at one upstream (default 1500)'))
+      .option('query-timeout-ms', numberOption('a whole query across retries and failover (default 5000)'))
+      .option('upstream-dead-seconds', numberOption('how long an upstream that failed is skipped (default 30)'))
+      .option('tcp-idle-timeout-ms', numberOption('idle TCP client connections are closed after this (default 10000)'))
+      .option('tcp-max-connections', numberOption('TCP client connections per listener (default 512)')),
+    (argv) => serve(argv as Record<string, unknown>),
+  )
+  .demandCommand(1, 'name a command: oedns serve')
+  .strict()
+  .help()
+  .parseAsync()
+  .catch((error: unknown) => {
+    process.stderr.write(`oedns: ${errorMessage(error)}\n`);
+    process.exit(2);
+  });

@@ -1,0 +1,173 @@
+/**
+ * The whole configuration, from flags and an optional YAML file whose keys are the flags' long
+ * names (`listen`, `upstream`, `log-level`, `cache-max-entries`, ...). Flags win over the file.
+ */
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import { LOG_LEVELS, type LogLevel } from '../core/log.js';
+import { parseEndpoint, type Endpoint } from './endpoint.js';
+import { assertNoLoop, selfReferences } from './loop.js';
+import { parseResolvConf } from './resolv-conf.js';
+
+export interface CacheConfig {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly maxTtlSeconds: number;
+  readonly minTtlSeconds: number;
+  /** RFC 2308 §5: negative answers are cached for at most this long (1–3 hours advised). */
+  readonly negativeMaxTtlSeconds: number;
+}
+
+export interface UpstreamConfig {
+  readonly servers: readonly Endpoint[];
+  /** Where the servers came from, for messages: flags/file, or resolv.conf. */
+  readonly source: 'configured' | 'resolv.conf';
+  /** One attempt at one server. */
+  readonly attemptTimeoutMs: number;
+  /** The whole query, across retries and failover. */
+  readonly queryTimeoutMs: number;
+  /** How long a server that timed out is skipped before it is tried again. */
+  readonly deadSeconds: number;
+}
+
+export interface Config {
+  readonly listen: readonly Endpoint[];
+  /** True when no listen address was given: then an unavailable ::1 is skipped, not fatal. */
+  readonly listenIsDefault: boolean;
+  readonly upstream: UpstreamConfig;
+  readonly logLevel: LogLevel;
+  readonly cache: CacheConfig;
+  readonly tcpIdleTimeoutMs: number;
+  readonly tcpMaxConnections: number;
+}
+
+/** Settings as flags and the YAML file spell them. Every key is optional. */
+export interface Settings {
+  readonly listen?: readonly string[] | undefined;
+  readonly upstream?: readonly string[] | undefined;
+  readonly 'log-level'?: string | undefined;
+  readonly 'cache-max-entries'?: number | undefined;
+  readonly 'cache-max-mb'?: number | undefined;
+  readonly 'cache-max-ttl'?: number | undefined;
+  readonly 'cache-min-ttl'?: number | undefined;
+  readonly 'negative-max-ttl'?: number | undefined;
+  readonly 'upstream-timeout-ms'?: number | undefined;
+  readonly 'query-timeout-ms'?: number | undefined;
+  readonly 'upstream-dead-seconds'?: number | undefined;
+  readonly 'tcp-idle-timeout-ms'?: number | undefined;
+  readonly 'tcp-max-connections'?: number | undefined;
+}
+
+const LIST_KEYS = ['listen', 'upstream'] as const;
+const NUMBER_KEYS = [
+  'cache-max-entries', 'cache-max-mb', 'cache-max-ttl', 'cache-min-ttl', 'negative-max-ttl',
+  'upstream-timeout-ms', 'query-timeout-ms', 'upstream-dead-seconds', 'tcp-idle-timeout-ms', 'tcp-max-connections',
+] as const;
+export const SETTING_KEYS: readonly string[] = [...LIST_KEYS, 'log-level', ...NUMBER_KEYS];
+
+export const DEFAULT_LISTEN = ['127.0.0.1:53', '[::1]:53'] as const;
+
+/** Parses the YAML text of a config file into Settings, naming the file and key on error. */
+export function parseSettingsFile(text: string, file: string): Settings {
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${errorMessage(error)}`, { cause: error });
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigError(`config file ${file} must be a mapping of settings`);
+  const settings: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (!SETTING_KEYS.includes(key)) throw new ConfigError(`config file ${file}: unknown setting "${key}" (known: ${SETTING_KEYS.join(', ')})`);
+    if ((LIST_KEYS as readonly string[]).includes(key)) {
+      const list = Array.isArray(value) ? value : [value];
+      if (!list.every((v) => typeof v === 'string')) throw new ConfigError(`config file ${file}: "${key}" must be a string or a list of strings`);
+      settings[key] = list;
+    } else if (key === 'log-level') {
+      if (typeof value !== 'string') throw new ConfigError(`config file ${file}: "log-level" must be a string`);
+      settings[key] = value;
+    } else {
+      if (typeof value !== 'number') throw new ConfigError(`config file ${file}: "${key}" must be a number`);
+      settings[key] = value;
+    }
+  }
+  return settings as Settings;
+}
+
+/** Later settings override earlier ones, key by key (flags come last). */
+export function mergeSettings(...layers: readonly Settings[]): Settings {
+  const merged: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
+  }
+  return merged as Settings;
+}
+
+function positiveInteger(settings: Settings, key: (typeof NUMBER_KEYS)[number], fallback: number, min = 1): number {
+  const value = settings[key] ?? fallback;
+  if (!Number.isInteger(value) || value < min) throw new ConfigError(`setting ${key} must be an integer >= ${min}, got ${value}`);
+  return value;
+}
+
+export interface Environment {
+  /** Text of /etc/resolv.conf, or undefined if it could not be read. */
+  readonly resolvConf: string | undefined;
+  /** Addresses of this host's interfaces (for loop detection with wildcard listeners). */
+  readonly localAddresses: readonly string[];
+}
+
+export function buildConfig(settings: Settings, env: Environment): Config {
+  const level = settings['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`log-level "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const listenIsDefault = !settings.listen || settings.listen.length === 0;
+  const listen = (listenIsDefault ? DEFAULT_LISTEN : settings.listen!).map((t) => parseEndpoint(t, 53, 'listen address'));
+  const upstream = resolveUpstreams(settings, env, listen);
+  const attemptTimeoutMs = positiveInteger(settings, 'upstream-timeout-ms', 1500);
+  const queryTimeoutMs = positiveInteger(settings, 'query-timeout-ms', 5000);
+  if (queryTimeoutMs < attemptTimeoutMs) throw new ConfigError(`query-timeout-ms (${queryTimeoutMs}) must be at least upstream-timeout-ms (${attemptTimeoutMs})`);
+  const minTtlSeconds = positiveInteger(settings, 'cache-min-ttl', 0, 0);
+  const maxTtlSeconds = positiveInteger(settings, 'cache-max-ttl', 86_400, 0);
+  if (minTtlSeconds > maxTtlSeconds) throw new ConfigError(`cache-min-ttl (${minTtlSeconds}) exceeds cache-max-ttl (${maxTtlSeconds})`);
+  return {
+    listen,
+    listenIsDefault,
+    upstream: {
+      ...upstream,
+      attemptTimeoutMs,
+      queryTimeoutMs,
+      deadSeconds: positiveInteger(settings, 'upstream-dead-seconds', 30),
+    },
+    logLevel: level as LogLevel,
+    cache: {
+      maxEntries: positiveInteger(settings, 'cache-max-entries', 250_000),
+      maxBytes: positiveInteger(settings, 'cache-max-mb', 128) * 1024 * 1024,
+      maxTtlSeconds,
+      minTtlSeconds,
+      negativeMaxTtlSeconds: positiveInteger(settings, 'negative-max-ttl', 3600, 0),
+    },
+    tcpIdleTimeoutMs: positiveInteger(settings, 'tcp-idle-timeout-ms', 10_000),
+    tcpMaxConnections: positiveInteger(settings, 'tcp-max-connections', 512),
+  };
+}
+
+function resolveUpstreams(settings: Settings, env: Environment, listen: readonly Endpoint[]): Pick<UpstreamConfig, 'servers' | 'source'> {
+  if (settings.upstream && settings.upstream.length > 0) {
+    const servers = settings.upstream.map((t) => parseEndpoint(t, 53, 'upstream'));
+    assertNoLoop(servers, listen, env.localAddresses);
+    return { servers, source: 'configured' };
+  }
+  if (env.resolvConf === undefined) {
+    throw new ConfigError('no upstream given and /etc/resolv.conf cannot be read: give one with --upstream IP[:PORT]');
+  }
+  const listed = parseResolvConf(env.resolvConf);
+  const own = selfReferences(listed, listen, env.localAddresses);
+  const servers = listed.filter((s) => !own.includes(s));
+  if (servers.length === 0) {
+    const why = listed.length === 0
+      ? '/etc/resolv.conf lists no nameserver'
+      : `/etc/resolv.conf lists only ${listed.map((s) => s.address).join(', ')}, which is oedns itself (a forwarding loop)`;
+    throw new ConfigError(`no upstream resolver: ${why}. Give the resolver to forward to with --upstream IP[:PORT]`);
+  }
+  return { servers, source: 'resolv.conf' };
+}

@@ -1,0 +1,4 @@
+export * from './config.js';
+export { parseEndpoint, formatEndpoint, type Endpoint } from './endpoint.js';
+export { parseResolvConf } from './resolv-conf.js';
+export { assertNoLoop, reachesListener, selfReferences } from './loop.js';

@@ -1,0 +1,88 @@
+/**
+ * DNS over TCP for clients (RFC 7766): 2-byte length framing, several queries per connection
+ * answered as they complete (possibly out of order, §6.2.1.1), an idle timeout, a connection
+ * cap, and a cap on queries in progress per connection (reading pauses until one finishes).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Endpoint } from '../config/index.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { FrameReader, frame } from '../wire/index.js';
+import { listenError } from './bind-error.js';
+import type { QueryHandler } from './handler.js';
+
+const MAX_INFLIGHT_PER_CONNECTION = 32;
+
+export interface TcpOptions {
+  readonly idleTimeoutMs: number;
+  readonly maxConnections: number;
+}
+
+export class TcpListener {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    readonly endpoint: Endpoint,
+    private readonly handler: QueryHandler,
+    private options: TcpOptions,
+    private readonly log: Logger,
+  ) {}
+
+  reconfigure(options: TcpOptions): void {
+    this.options = options;
+    if (this.server) this.server.maxConnections = options.maxConnections;
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((socket) => this.serve(socket));
+    server.maxConnections = this.options.maxConnections;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error) => reject(listenError(this.endpoint, 'tcp', error)));
+      server.listen({ host: this.endpoint.address, port: this.endpoint.port, ipv6Only: this.endpoint.family === 6, exclusive: true }, () => {
+        server.removeAllListeners('error');
+        resolve();
+      });
+    });
+    server.on('error', (error) => this.log.error({ err: errorMessage(error) }, 'TCP server error'));
+    this.server = server;
+  }
+
+  private serve(socket: Socket): void {
+    this.sockets.add(socket);
+    const frames = new FrameReader();
+    const client = { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, transport: 'tcp' as const };
+    let inflight = 0;
+    socket.setNoDelay(true);
+    // RFC 7766 §6.2.3: close idle connections; a half-sent message does not keep one alive.
+    socket.setTimeout(this.options.idleTimeoutMs, () => {
+      if (inflight === 0) socket.destroy();
+    });
+    socket.on('error', (error) => this.log.debug({ client: client.address, err: errorMessage(error) }, 'TCP client error'));
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('data', (chunk: Buffer) => {
+      for (const query of frames.push(chunk)) {
+        inflight += 1;
+        if (inflight >= MAX_INFLIGHT_PER_CONNECTION) socket.pause();
+        this.handler(query, client)
+          .then((reply) => {
+            if (reply && !socket.destroyed) socket.write(frame(reply));
+          })
+          .catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'query handler failed'))
+          .finally(() => {
+            inflight -= 1;
+            if (inflight < MAX_INFLIGHT_PER_CONNECTION && socket.isPaused()) socket.resume();
+          });
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Builds oedns from its configuration and hands each part its dependencies:
+ * listeners → pipeline (cache, upstream). Owns the lifecycle: start, reload (SIGHUP), stop.
+ */
+import { readFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
+import { MessageCache } from './cache/index.js';
+import {
+  buildConfig, formatEndpoint, mergeSettings, parseSettingsFile,
+  type Config, type Environment, type Settings,
+} from './config/index.js';
+import { ConfigError, errorMessage, ListenError } from './core/errors.js';
+import { createRootLogger, type Logger } from './core/log.js';
+import { Listeners } from './listener/index.js';
+import { Resolver } from './pipeline/index.js';
+import { UpstreamPool } from './upstream/index.js';
+
+export interface OednsOptions {
+  /** Settings from flags; they win over the config file. */
+  readonly flags: Settings;
+  readonly configFile?: string | undefined;
+  readonly resolvConfPath?: string | undefined;
+  /** Log sink; default stdout. */
+  readonly logDestination?: import('pino').DestinationStream | undefined;
+}
+
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+}
+
+async function loadConfig(options: OednsOptions): Promise<Config> {
+  let fileSettings: Settings = {};
+  if (options.configFile) {
+    let text: string;
+    try {
+      text = await readFile(options.configFile, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${options.configFile}: ${errorMessage(error)}`, { cause: error });
+    }
+    fileSettings = parseSettingsFile(text, options.configFile);
+  }
+  const resolvConfPath = options.resolvConfPath ?? '/etc/resolv.conf';
+  const resolvConf = await readFile(resolvConfPath, 'utf8').catch(() => undefined);
+  const env: Environment = { resolvConf, localAddresses: localAddresses() };
+  return buildConfig(mergeSettings(fileSettings, options.flags), env);
+}
+
+export class Oedns {
+  private readonly shutdown = new AbortController();
+
+  private constructor(
+    private readonly options: OednsOptions,
+    private current: Config,
+    /** The root logger first, then its children (pino children do not follow the root's level). */
+    private readonly loggers: readonly Logger[],
+    readonly cache: MessageCache,
+    readonly upstream: UpstreamPool,
+    readonly resolver: Resolver,
+    private readonly listeners: Listeners,
+  ) {}
+
+  /** Loads the configuration and opens every listener; any error here is fatal to the caller. */
+  static async start(options: OednsOptions): Promise<Oedns> {
+    const config = await loadConfig(options);
+    const log = createRootLogger(config.logLevel, options.logDestination);
+    const children = ['upstream', 'pipeline', 'listener'].map((mod) => log.child({ mod }));
+    const [upstreamLog, pipelineLog, listenerLog] = children as [Logger, Logger, Logger];
+    const cache = new MessageCache(config.cache);
+    const upstream = new UpstreamPool(config.upstream, upstreamLog);
+    const resolver = new Resolver({ cache, upstream, log: pipelineLog });
+    let self: Oedns | undefined;
+    const listeners = new Listeners(
+      (query, client) => resolver.handle(query, client, self!.shutdown.signal),
+      { idleTimeoutMs: config.tcpIdleTimeoutMs, maxConnections: config.tcpMaxConnections },
+      listenerLog,
+    );
+    self = new Oedns(options, config, [log, ...children], cache, upstream, resolver, listeners);
+    try {
+      await self.openListeners(config);
+    } catch (error) {
+      await listeners.closeAll();
+      throw error;
+    }
+    log.info({
+      listen: listeners.endpoints.map(formatEndpoint),
+      upstreams: config.upstream.servers.map(formatEndpoint),
+      upstreamSource: config.upstream.source,
+    }, 'oedns serving');
+    return self;
+  }
+
+  get log(): Logger {
+    return this.loggers[0]!;
+  }
+
+  get config(): Config {
+    return this.current;
+  }
+
+  get listening(): string[] {
+    return this.listeners.endpoints.map(formatEndpoint);
+  }
+
+  private async openListeners(config: Config): Promise<void> {
+    for (const endpoint of config.listen) {
+      try {
+        await this.listeners.open(endpoint);
+      } catch (error) {
+        // The default [::1]:53 is best effort: a host without IPv6 still gets 127.0.0.1:53.
+        const optional = config.listenIsDefault && endpoint.family === 6 && error instanceof ListenError &&
+          /EADDRNOTAVAIL|EAFNOSUPPORT/.test(String((error.cause as NodeJS.ErrnoException | undefined)?.code));
+        if (!optional) throw error;
+        this.log.warn({ listen: formatEndpoint(endpoint), err: error.message }, 'skipping default IPv6 listener');
+      }
+    }
+  }
+
+  /**
+   * SIGHUP: re-reads the config file and resolv.conf and applies them. A configuration that does
+   * not load, or a new address that cannot be opened, leaves the running configuration in place.
+   */
+  async reload(): Promise<boolean> {
+    let next: Config;
+    try {
+      next = await loadConfig(this.options);
+    } catch (error) {
+      this.log.error({ err: errorMessage(error) }, 'reload failed; keeping the running configuration');
+      return false;
+    }
+    const wanted = new Set(next.listen.map(formatEndpoint));
+    const added = next.listen.filter((e) => !this.listeners.endpoints.some((o) => formatEndpoint(o) === formatEndpoint(e)));
+    const opened = [];
+    for (const endpoint of added) {
+      try {
+        await this.listeners.open(endpoint);
+        opened.push(endpoint);
+      } catch (error) {
+        for (const e of opened) await this.listeners.close(e);
+        this.log.error({ err: errorMessage(error) }, 'reload failed; keeping the running configuration');
+        return false;
+      }
+    }
+    for (const endpoint of this.listeners.endpoints) {
+      if (!wanted.has(formatEndpoint(endpoint))) await this.listeners.close(endpoint);
+    }
+    for (const logger of this.loggers) logger.level = next.logLevel;
+    this.upstream.reconfigure(next.upstream);
+    this.cache.reconfigure(next.cache);
+    this.listeners.reconfigure({ idleTimeoutMs: next.tcpIdleTimeoutMs, maxConnections: next.tcpMaxConnections });
+    this.current = next;
+    this.log.info({ listen: this.listening, upstreams: next.upstream.servers.map(formatEndpoint) }, 'configuration reloaded');
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.shutdown.abort(new Error('oedns is shutting down'));
+    await this.listeners.closeAll();
+    this.log.info({ stats: this.resolver.stats, cache: this.cache.stats() }, 'oedns stopped');
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The query pipeline: bytes from a listener in, bytes for the client out. It checks the query,
+ * answers from the cache or forwards upstream (merging identical queries in flight), and shapes
+ * the answer for the client. It never throws for anything a client or an upstream sends.
+ */
+import type { Endpoint } from '../config/index.js';
+import { errorMessage, UpstreamError, WireFormatError } from '../core/errors.js';
+import { RateLimitedLog, type Logger } from '../core/log.js';
+import type { MessageCache } from '../cache/index.js';
+import { cacheKey } from '../cache/index.js';
+import type { UpstreamPool } from '../upstream/index.js';
+import {
+  decodeMessage, HEADER_BYTES, Opcode, Rcode, readHeader, RRType, typeName,
+  type Message, type Question,
+} from '../wire/index.js';
+import { answerFor, encodeForTransport, errorFor, udpLimit, type ClientQuery } from './respond.js';
+
+export interface ClientInfo {
+  readonly address: string;
+  readonly port: number;
+  readonly transport: 'udp' | 'tcp';
+}
+
+/** Query types a forwarder does not pass on. */
+const REFUSED_QTYPES: ReadonlySet<number> = new Set([RRType.AXFR, RRType.IXFR]);
+const NOTIMP_QTYPES: ReadonlySet<number> = new Set([RRType.MAILA, RRType.MAILB]);
+
+export interface ResolverDeps {
+  readonly cache: MessageCache;
+  readonly upstream: UpstreamPool;
+  readonly log: Logger;
+  readonly nowMs?: () => number;
+}
+
+export interface ResolverStats {
+  queries: number;
+  cacheHits: number;
+  upstreamQueries: number;
+  merged: number;
+  servfail: number;
+  formerr: number;
+  dropped: number;
+}
+
+export class Resolver {
+  private readonly inflight = new Map<string, Promise<Message>>();
+  private readonly badInput: RateLimitedLog;
+  private readonly nowMs: () => number;
+  readonly stats: ResolverStats = { queries: 0, cacheHits: 0, upstreamQueries: 0, merged: 0, servfail: 0, formerr: 0, dropped: 0 };
+
+  constructor(private readonly deps: ResolverDeps) {
+    this.badInput = new RateLimitedLog(deps.log);
+    this.nowMs = deps.nowMs ?? Date.now;
+  }
+
+  /** Handles one query; undefined means "send nothing" (not even a header could be read). */
+  async handle(bytes: Uint8Array, client: ClientInfo, signal: AbortSignal): Promise<Uint8Array | undefined> {
+    const limit = (edns: ClientQuery['edns']): number | undefined => (client.transport === 'udp' ? udpLimit(edns) : undefined);
+    const parsed = this.parse(bytes, client);
+    if (parsed.kind === 'drop') return undefined;
+    if (parsed.kind === 'error') return encodeForTransport(parsed.reply, limit(parsed.reply.edns));
+    const query = parsed.query;
+    this.stats.queries += 1;
+    const started = this.nowMs();
+    let upstream: Pick<Message, 'rcode' | 'answers' | 'authorities' | 'additionals'>;
+    let source = 'cache';
+    try {
+      const cached = this.deps.cache.get(query.question, query.cd, started);
+      if (cached) {
+        this.stats.cacheHits += 1;
+        upstream = cached;
+      } else {
+        source = 'upstream';
+        upstream = await this.forward(query.question, query.cd, client, signal);
+      }
+    } catch (error) {
+      this.stats.servfail += 1;
+      const level = error instanceof UpstreamError ? 'warn' : 'error';
+      this.deps.log[level]({ qname: query.question.name, qtype: typeName(query.question.type), err: errorMessage(error) }, 'query failed');
+      upstream = { rcode: Rcode.ServFail, answers: [], authorities: [], additionals: [] };
+      source = 'failure';
+    }
+    const reply = answerFor(query, upstream);
+    this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: reply.rcode, source, ms: this.nowMs() - started, client: client.address }, 'answered');
+    return encodeForTransport(reply, limit(query.edns));
+  }
+
+  private parse(bytes: Uint8Array, client: ClientInfo):
+    | { kind: 'drop' }
+    | { kind: 'error'; reply: Message }
+    | { kind: 'query'; query: ClientQuery } {
+    const from = { client: client.address, transport: client.transport };
+    if (bytes.length < HEADER_BYTES) {
+      this.stats.dropped += 1;
+      this.badInput.debug({ ...from, bytes: bytes.length }, 'dropped: shorter than a DNS header');
+      return { kind: 'drop' };
+    }
+    const header = readHeader(bytes);
+    if (header.qr) {
+      this.stats.dropped += 1;
+      this.badInput.debug({ ...from, id: header.id }, 'dropped: a response sent to the query port');
+      return { kind: 'drop' };
+    }
+    let message: Message;
+    try {
+      message = decodeMessage(bytes);
+    } catch (error) {
+      if (!(error instanceof WireFormatError)) throw error;
+      const rcode = header.opcode === Opcode.Query ? Rcode.FormErr : Rcode.NotImp;
+      if (rcode === Rcode.FormErr) this.stats.formerr += 1;
+      this.badInput.debug({ ...from, id: header.id, reason: error.message }, rcode === Rcode.FormErr ? 'FORMERR: malformed query' : 'NOTIMP: opcode');
+      return { kind: 'error', reply: errorFor(header, rcode) };
+    }
+    const question = message.questions[0];
+    const reject = (rcode: number, reason: string): { kind: 'error'; reply: Message } => {
+      if (rcode === Rcode.FormErr) this.stats.formerr += 1;
+      this.badInput.debug({ ...from, id: header.id, qname: question?.name, reason }, `rejected query (rcode ${rcode})`);
+      return { kind: 'error', reply: errorFor(header, rcode, question, message.edns) };
+    };
+    // RFC 1035 §4.1.1: anything but a standard query is not implemented here.
+    if (header.opcode !== Opcode.Query) return reject(Rcode.NotImp, `opcode ${header.opcode}`);
+    if (message.questions.length !== 1 || !question) return reject(Rcode.FormErr, `${message.questions.length} questions`);
+    // RFC 6891 §6.1.3: an EDNS version we do not implement gets BADVERS.
+    if (message.edns && message.edns.version > 0) return reject(Rcode.BadVers, `EDNS version ${message.edns.version}`);
+    if (question.type === RRType.OPT) return reject(Rcode.FormErr, 'question for type OPT');
+    if (REFUSED_QTYPES.has(question.type)) return reject(Rcode.Refused, `zone transfer ${typeName(question.type)}`);
+    if (NOTIMP_QTYPES.has(question.type)) return reject(Rcode.NotImp, `obsolete type ${typeName(question.type)}`);
+    return {
+      kind: 'query',
+      query: { id: header.id, opcode: header.opcode, rd: header.rd, cd: header.cd, question, edns: message.edns },
+    };
+  }
+
+  /** Forwards a question, merging it with an identical one already on its way. */
+  private forward(question: Question, cd: boolean, client: ClientInfo, signal: AbortSignal): Promise<Message> {
+    const key = cacheKey(question, cd);
+    const pending = this.inflight.get(key);
+    if (pending) {
+      this.stats.merged += 1;
+      if (this.isUpstream(client)) {
+        this.deps.log.warn({ qname: question.name, client: client.address }, 'an upstream asked oedns the question oedns is asking it: possible forwarding loop');
+      }
+      return pending;
+    }
+    this.stats.upstreamQueries += 1;
+    const lookup = this.deps.upstream.query(question, cd, signal).then((answer) => {
+      this.deps.cache.put(question, cd, answer.message, this.nowMs());
+      return answer.message;
+    });
+    const tracked = lookup.finally(() => this.inflight.delete(key));
+    this.inflight.set(key, tracked);
+    return tracked;
+  }
+
+  private isUpstream(client: ClientInfo): boolean {
+    return this.deps.upstream.endpoints.some((e: Endpoint) => e.address === client.address);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Builds what goes back to a client from an upstream (or cached) answer: the client's ID,
+ * question and RD/CD flags; RA set; AA and AD cleared (AD becomes real with the validator);
+ * EDNS only for a client that sent it; DNSSEC records only for a client that set DO.
+ */
+import {
+  CLASSIC_UDP_BYTES, DEFAULT_EDNS_UDP_BYTES, encodeMessage, Rcode, RRType,
+  type Edns, type Message, type Question, type RawHeader, type ResourceRecord,
+} from '../wire/index.js';
+
+/** RFC 4035 §3.2.1: without DO these are left out, unless they are what was asked for. */
+const DNSSEC_TYPES: ReadonlySet<number> = new Set([RRType.RRSIG, RRType.NSEC, RRType.NSEC3]);
+
+export interface ClientQuery {
+  readonly id: number;
+  readonly opcode: number;
+  readonly rd: boolean;
+  readonly cd: boolean;
+  readonly question: Question;
+  readonly edns: Edns | undefined;
+}
+
+function replyEdns(client: Edns | undefined): Edns | undefined {
+  if (!client) return undefined;
+  return { udpPayloadSize: DEFAULT_EDNS_UDP_BYTES, version: 0, dnssecOk: client.dnssecOk, options: [] };
+}
+
+export function answerFor(client: ClientQuery, upstream: Pick<Message, 'rcode' | 'answers' | 'authorities' | 'additionals'>): Message {
+  const wantsDnssec = client.edns?.dnssecOk ?? false;
+  const keep = (r: ResourceRecord): boolean => wantsDnssec || !DNSSEC_TYPES.has(r.type) || r.type === client.question.type;
+  // An extended RCODE cannot be expressed to a client without EDNS.
+  const rcode = upstream.rcode > 0xf && !client.edns ? Rcode.ServFail : upstream.rcode;
+  return {
+    id: client.id, qr: true, opcode: client.opcode, aa: false, tc: false, rd: client.rd, ra: true,
+    ad: false, cd: client.cd, rcode,
+    questions: [client.question],
+    answers: upstream.answers.filter(keep),
+    authorities: upstream.authorities.filter(keep),
+    additionals: upstream.additionals.filter(keep),
+    edns: replyEdns(client.edns),
+  };
+}
+
+/** An error answer from a header alone (FORMERR, NOTIMP): no question when it could not be read. */
+export function errorFor(header: Pick<RawHeader, 'id' | 'opcode' | 'rd' | 'cd'>, rcode: number, question?: Question, edns?: Edns): Message {
+  return {
+    id: header.id, qr: true, opcode: header.opcode, aa: false, tc: false, rd: header.rd, ra: true,
+    ad: false, cd: header.cd, rcode,
+    questions: question ? [question] : [], answers: [], authorities: [], additionals: [],
+    edns: replyEdns(edns),
+  };
+}
+
+/** RFC 6891 §6.2.5: the payload a UDP answer may use; at least 512, at most oedns' own 1232. */
+export function udpLimit(edns: Edns | undefined): number {
+  if (!edns) return CLASSIC_UDP_BYTES;
+  return Math.max(CLASSIC_UDP_BYTES, Math.min(edns.udpPayloadSize, DEFAULT_EDNS_UDP_BYTES));
+}
+
+/**
+ * Encodes for the transport. Over UDP an answer that does not fit first loses its additional
+ * section (RFC 2181 §9: no TC needed for that); if still too big, it is sent with TC=1 and only
+ * the question, so the client retries over TCP.
+ */
+export function encodeForTransport(message: Message, limitBytes: number | undefined): Uint8Array {
+  const full = encodeMessage(message);
+  if (limitBytes === undefined || full.length <= limitBytes) return full;
+  const lean = encodeMessage({ ...message, additionals: [] });
+  if (lean.length <= limitBytes) return lean;
+  return encodeMessage({ ...message, tc: true, answers: [], authorities: [], additionals: [] });
+}

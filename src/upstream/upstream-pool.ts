@@ -1,0 +1,125 @@
+/**
+ * Forwarding to the upstream resolvers: each query gets a random ID and a fresh random source
+ * port, asks with EDNS0 (1232-byte buffer) and DO=1 so RRSIGs come back for validation, retries
+ * a truncated answer over TCP, and fails over across servers. A server that times out or
+ * refuses the connection is skipped for `deadSeconds` while others are alive.
+ */
+import { randomInt } from 'node:crypto';
+import type { Endpoint, UpstreamConfig } from '../config/index.js';
+import { formatEndpoint } from '../config/index.js';
+import { errorMessage, UpstreamError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { RateLimitedLog } from '../core/log.js';
+import { DEFAULT_EDNS_UDP_BYTES, encodeMessage, Opcode, Rcode, type Message, type Question } from '../wire/index.js';
+import { exchangeTcp } from './tcp-exchange.js';
+import { exchangeUdp, type ExchangeObserver } from './udp-exchange.js';
+
+interface ServerState {
+  readonly endpoint: Endpoint;
+  deadUntilMs: number;
+}
+
+export interface UpstreamAnswer {
+  readonly message: Message;
+  readonly server: Endpoint;
+  readonly transport: 'udp' | 'tcp';
+}
+
+/** Answers that mean "this server cannot help now": try the next one. */
+const TRY_NEXT_RCODES: ReadonlySet<number> = new Set([Rcode.ServFail, Rcode.Refused, Rcode.NotImp]);
+
+export class UpstreamPool {
+  private servers: ServerState[];
+  private readonly rejectedLog: RateLimitedLog;
+
+  constructor(
+    private config: UpstreamConfig,
+    private readonly log: Logger,
+    private readonly nowMs: () => number = Date.now,
+  ) {
+    this.servers = config.servers.map((endpoint) => ({ endpoint, deadUntilMs: 0 }));
+    this.rejectedLog = new RateLimitedLog(log);
+  }
+
+  reconfigure(config: UpstreamConfig): void {
+    const previous = new Map(this.servers.map((s) => [formatEndpoint(s.endpoint), s]));
+    this.config = config;
+    this.servers = config.servers.map((endpoint) => previous.get(formatEndpoint(endpoint)) ?? { endpoint, deadUntilMs: 0 });
+  }
+
+  get endpoints(): readonly Endpoint[] {
+    return this.servers.map((s) => s.endpoint);
+  }
+
+  /** Live servers in configured order, then dead ones, the soonest to revive first. */
+  private order(): ServerState[] {
+    const now = this.nowMs();
+    const alive = this.servers.filter((s) => s.deadUntilMs <= now);
+    const dead = this.servers.filter((s) => s.deadUntilMs > now).sort((a, b) => a.deadUntilMs - b.deadUntilMs);
+    return [...alive, ...dead];
+  }
+
+  async query(question: Question, cd: boolean, signal: AbortSignal): Promise<UpstreamAnswer> {
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.config.queryTimeoutMs)]);
+    const failures: string[] = [];
+    let fallback: UpstreamAnswer | undefined;
+    // Two rounds over the servers: one lost datagram should not fail a query.
+    for (let round = 0; round < 2; round++) {
+      for (const server of this.order()) {
+        if (deadline.aborted) break;
+        try {
+          const answer = await this.ask(server, question, cd, deadline);
+          if (!TRY_NEXT_RCODES.has(answer.message.rcode)) {
+            server.deadUntilMs = 0;
+            return answer;
+          }
+          fallback ??= answer;
+          failures.push(`${formatEndpoint(server.endpoint)} answered rcode ${answer.message.rcode}`);
+        } catch (error) {
+          if (signal.aborted) throw error;
+          failures.push(`${formatEndpoint(server.endpoint)}: ${errorMessage(error)}`);
+          this.markDead(server, errorMessage(error));
+        }
+      }
+      if (fallback) return fallback;
+    }
+    throw new UpstreamError(`no upstream answered ${question.name}/${question.type}: ${failures.join('; ') || 'query timed out'}`);
+  }
+
+  private markDead(server: ServerState, reason: string): void {
+    const wasAlive = server.deadUntilMs <= this.nowMs();
+    server.deadUntilMs = this.nowMs() + this.config.deadSeconds * 1000;
+    if (wasAlive) this.log.warn({ upstream: formatEndpoint(server.endpoint), reason, skipSeconds: this.config.deadSeconds }, 'upstream marked dead');
+  }
+
+  private async ask(server: ServerState, question: Question, cd: boolean, deadline: AbortSignal): Promise<UpstreamAnswer> {
+    const attempt = AbortSignal.any([deadline, AbortSignal.timeout(this.config.attemptTimeoutMs)]);
+    const observer: ExchangeObserver = {
+      rejected: (reason) => this.rejectedLog.debug({ upstream: formatEndpoint(server.endpoint), qname: question.name, reason }, 'upstream answer ignored'),
+    };
+    const id = randomInt(0, 0x10000);
+    const query = encodeMessage(buildQuery(id, question, cd, true));
+    const sent = { id, question };
+    let message = await exchangeUdp(server.endpoint, query, sent, attempt, observer);
+    // RFC 6891 §7: a server that does not know EDNS answers FORMERR (or NOTIMP); ask again plainly.
+    if ((message.rcode === Rcode.FormErr || message.rcode === Rcode.NotImp) && !message.edns) {
+      const plainId = randomInt(0, 0x10000);
+      message = await exchangeUdp(server.endpoint, encodeMessage(buildQuery(plainId, question, cd, false)), { id: plainId, question }, attempt, observer);
+    }
+    if (!message.tc) return { message, server: server.endpoint, transport: 'udp' };
+    // RFC 7766 §5: a truncated UDP answer is retried over TCP.
+    const tcpId = randomInt(0, 0x10000);
+    const tcpQuery = encodeMessage(buildQuery(tcpId, question, cd, true));
+    const tcpAttempt = AbortSignal.any([deadline, AbortSignal.timeout(this.config.attemptTimeoutMs)]);
+    const tcpMessage = await exchangeTcp(server.endpoint, tcpQuery, { id: tcpId, question }, tcpAttempt, observer);
+    return { message: tcpMessage, server: server.endpoint, transport: 'tcp' };
+  }
+}
+
+export function buildQuery(id: number, question: Question, cd: boolean, edns: boolean): Message {
+  return {
+    id, qr: false, opcode: Opcode.Query, aa: false, tc: false, rd: true, ra: false, ad: false, cd, rcode: 0,
+    questions: [question], answers: [], authorities: [], additionals: [],
+    edns: edns ? { udpPayloadSize: DEFAULT_EDNS_UDP_BYTES, version: 0, dnssecOk: true, options: [] } : undefined,
+  };
+}

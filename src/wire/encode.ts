@@ -1,0 +1,165 @@
+/** Writes messages (RFC 1035 §4.1) with name compression (§4.1.4) for owners and RFC 1035 RDATA. */
+import { WireFormatError } from '../core/errors.js';
+import { RRType } from './constants.js';
+import type { Edns, Message, ResourceRecord } from './message.js';
+import { nameToLabels, readName } from './name.js';
+import { RFC1035_LAYOUTS } from './rdata-layout.js';
+
+/** Offsets above this cannot be the target of a 14-bit compression pointer. */
+const MAX_POINTER_OFFSET = 0x3fff;
+
+class Writer {
+  private buffer = new Uint8Array(512);
+  length = 0;
+  /** Lowercased presentation suffix → offset where it was written. */
+  private readonly suffixes = new Map<string, number>();
+
+  private ensure(extra: number): void {
+    if (this.length + extra <= this.buffer.length) return;
+    let size = this.buffer.length * 2;
+    while (size < this.length + extra) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
+  }
+
+  u8(value: number): void {
+    this.ensure(1);
+    this.buffer[this.length++] = value & 0xff;
+  }
+
+  u16(value: number): void {
+    this.ensure(2);
+    this.buffer[this.length++] = (value >>> 8) & 0xff;
+    this.buffer[this.length++] = value & 0xff;
+  }
+
+  u32(value: number): void {
+    this.u16(Math.floor(value / 0x10000) & 0xffff);
+    this.u16(value & 0xffff);
+  }
+
+  bytes(data: Uint8Array): void {
+    this.ensure(data.length);
+    this.buffer.set(data, this.length);
+    this.length += data.length;
+  }
+
+  setU16(at: number, value: number): void {
+    this.buffer[at] = (value >>> 8) & 0xff;
+    this.buffer[at + 1] = value & 0xff;
+  }
+
+  /** Writes a name, reusing the longest suffix already written. */
+  name(name: string, compress: boolean): void {
+    const labels = nameToLabels(name);
+    const keys = compress ? suffixKeys(labels) : [];
+    for (let i = 0; i < labels.length; i++) {
+      if (compress) {
+        const previous = this.suffixes.get(keys[i]!);
+        if (previous !== undefined) {
+          this.u16(0xc000 | previous);
+          return;
+        }
+        if (this.length <= MAX_POINTER_OFFSET) this.suffixes.set(keys[i]!, this.length);
+      }
+      const label = labels[i]!;
+      this.u8(label.length);
+      this.bytes(label);
+    }
+    this.u8(0);
+  }
+
+  result(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
+}
+
+function suffixKeys(labels: readonly Uint8Array[]): string[] {
+  const keys: string[] = new Array<string>(labels.length);
+  let key = '';
+  for (let i = labels.length - 1; i >= 0; i--) {
+    let label = '';
+    for (const byte of labels[i]!) label += String.fromCharCode(byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte);
+    key = `${label.length}:${label}|${key}`;
+    keys[i] = key;
+  }
+  return keys;
+}
+
+export interface EncodeOptions {
+  /** Compress names (default true). Off only for tests that need the plain form. */
+  readonly compress?: boolean;
+}
+
+export function encodeMessage(message: Message, options: EncodeOptions = {}): Uint8Array {
+  const compress = options.compress ?? true;
+  const w = new Writer();
+  if (message.rcode > 0xfff) throw new WireFormatError(`RCODE ${message.rcode} does not fit in 12 bits`);
+  if (message.rcode > 0xf && !message.edns) throw new WireFormatError(`RCODE ${message.rcode} needs EDNS`);
+  w.u16(message.id);
+  w.u16(
+    (message.qr ? 0x8000 : 0) | ((message.opcode & 0xf) << 11) | (message.aa ? 0x0400 : 0) |
+    (message.tc ? 0x0200 : 0) | (message.rd ? 0x0100 : 0) | (message.ra ? 0x0080 : 0) |
+    (message.ad ? 0x0020 : 0) | (message.cd ? 0x0010 : 0) | (message.rcode & 0xf),
+  );
+  w.u16(message.questions.length);
+  w.u16(message.answers.length);
+  w.u16(message.authorities.length);
+  w.u16(message.additionals.length + (message.edns ? 1 : 0));
+  for (const q of message.questions) {
+    w.name(q.name, compress);
+    w.u16(q.type);
+    w.u16(q.class);
+  }
+  for (const section of [message.answers, message.authorities, message.additionals]) {
+    for (const record of section) writeRecord(w, record, compress);
+  }
+  if (message.edns) writeOpt(w, message.edns, message.rcode >>> 4);
+  return w.result();
+}
+
+function writeRecord(w: Writer, record: ResourceRecord, compress: boolean): void {
+  w.name(record.name, compress);
+  w.u16(record.type);
+  w.u16(record.class);
+  w.u32(record.ttl);
+  const lengthAt = w.length;
+  w.u16(0);
+  const layout = compress ? RFC1035_LAYOUTS.get(record.type) : undefined;
+  if (!layout) {
+    w.bytes(record.rdata);
+  } else {
+    let offset = 0;
+    for (const part of layout) {
+      if (part === 'name') {
+        const decoded = readName(record.rdata, offset);
+        offset += decoded.length;
+        w.name(decoded.name, true);
+      } else {
+        const count = part === 'rest' ? record.rdata.length - offset : part;
+        w.bytes(record.rdata.subarray(offset, offset + count));
+        offset += count;
+      }
+    }
+  }
+  const rdlength = w.length - lengthAt - 2;
+  if (rdlength > 0xffff) throw new WireFormatError(`RDATA of ${record.name} is longer than 65535 bytes`);
+  w.setU16(lengthAt, rdlength);
+}
+
+function writeOpt(w: Writer, edns: Edns, extendedRcode: number): void {
+  w.u8(0);
+  w.u16(RRType.OPT);
+  w.u16(edns.udpPayloadSize);
+  w.u8(extendedRcode);
+  w.u8(edns.version);
+  w.u16(edns.dnssecOk ? 0x8000 : 0);
+  const optionBytes = edns.options.reduce((sum, o) => sum + 4 + o.data.length, 0);
+  w.u16(optionBytes);
+  for (const option of edns.options) {
+    w.u16(option.code);
+    w.u16(option.data.length);
+    w.bytes(option.data);
+  }
+}

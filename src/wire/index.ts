@@ -1,0 +1,7 @@
+export * from './constants.js';
+export type { Question, ResourceRecord, Edns, EdnsOption, Header, Message, RawHeader } from './message.js';
+export { decodeMessage, readHeader } from './message.js';
+export { encodeMessage } from './encode.js';
+export { canonicalName, namesEqual, normalizeName, readName } from './name.js';
+export { decodeSoa, type SoaFields } from './rdata.js';
+export { FrameReader, frame } from './framing.js';

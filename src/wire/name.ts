@@ -1,0 +1,134 @@
+/**
+ * Domain names on the wire (RFC 1035 §3.1, §4.1.4) and in presentation form (RFC 1035 §5.1).
+ *
+ * oedns keeps a name as its presentation string, absolute (trailing dot), original case, with
+ * every byte that is not a letter, digit, '-', '_' or '*' escaped as \DDD or \X. That string
+ * round-trips to the exact wire labels, so binary labels survive; lowercasing it gives the
+ * canonical key (RFC 4034 §6.2 lowercases ASCII letters only, and only those appear unescaped).
+ */
+import { WireFormatError } from '../core/errors.js';
+import { MAX_LABEL_BYTES, MAX_NAME_WIRE_BYTES } from './constants.js';
+
+/** Compression pointers followed in one name; backward-only pointers already rule out loops. */
+const MAX_POINTER_JUMPS = 64;
+
+export interface DecodedName {
+  readonly name: string;
+  /** Bytes the name occupies at its position (a pointer counts 2 bytes, its target nothing). */
+  readonly length: number;
+  /** Uncompressed wire form, original case. */
+  readonly wire: Uint8Array;
+}
+
+/** Reads a possibly compressed name, rejecting loops, forward pointers and oversize names. */
+export function readName(message: Uint8Array, start: number): DecodedName {
+  const labels: Uint8Array[] = [];
+  let wireLength = 1;
+  let offset = start;
+  let length = -1;
+  let jumps = 0;
+  let lowestTarget = start;
+  for (;;) {
+    if (offset >= message.length) throw new WireFormatError(`name at offset ${start} runs past the end of the message`);
+    const labelLength = message[offset]!;
+    if (labelLength === 0) {
+      if (length < 0) length = offset + 1 - start;
+      break;
+    }
+    const kind = labelLength & 0xc0;
+    if (kind === 0xc0) {
+      if (offset + 1 >= message.length) throw new WireFormatError(`name at offset ${start} has a truncated pointer`);
+      const target = ((labelLength & 0x3f) << 8) | message[offset + 1]!;
+      // RFC 1035 §4.1.4: a pointer refers to a *prior* occurrence. Requiring each jump to land
+      // before every earlier one makes loops impossible; the jump cap bounds the work anyway.
+      if (target >= lowestTarget) throw new WireFormatError(`name at offset ${start} has a compression pointer that does not point backward (loop)`);
+      if (++jumps > MAX_POINTER_JUMPS) throw new WireFormatError(`name at offset ${start} has too many compression pointers`);
+      if (length < 0) length = offset + 2 - start;
+      lowestTarget = target;
+      offset = target;
+      continue;
+    }
+    if (kind !== 0) throw new WireFormatError(`name at offset ${start} uses an unsupported label type 0x${kind.toString(16)}`);
+    if (labelLength > MAX_LABEL_BYTES) throw new WireFormatError(`name at offset ${start} has a label longer than ${MAX_LABEL_BYTES} bytes`);
+    if (offset + 1 + labelLength > message.length) throw new WireFormatError(`name at offset ${start} has a label past the end of the message`);
+    wireLength += 1 + labelLength;
+    if (wireLength > MAX_NAME_WIRE_BYTES) throw new WireFormatError(`name at offset ${start} is longer than ${MAX_NAME_WIRE_BYTES} bytes`);
+    labels.push(message.subarray(offset + 1, offset + 1 + labelLength));
+    offset += 1 + labelLength;
+  }
+  const wire = new Uint8Array(wireLength);
+  let at = 0;
+  for (const label of labels) {
+    wire[at++] = label.length;
+    wire.set(label, at);
+    at += label.length;
+  }
+  return { name: labelsToText(labels), length, wire };
+}
+
+function isPlain(byte: number): boolean {
+  return (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) ||
+    byte === 0x2d || byte === 0x5f || byte === 0x2a;
+}
+
+function labelsToText(labels: readonly Uint8Array[]): string {
+  if (labels.length === 0) return '.';
+  let text = '';
+  for (const label of labels) {
+    for (const byte of label) {
+      if (isPlain(byte)) text += String.fromCharCode(byte);
+      else if (byte > 0x20 && byte < 0x7f) text += `\\${String.fromCharCode(byte)}`;
+      else text += `\\${byte.toString().padStart(3, '0')}`;
+    }
+    text += '.';
+  }
+  return text;
+}
+
+/** Presentation text to wire labels; accepts relative names as absolute. Throws on bad escapes. */
+export function nameToLabels(name: string): Uint8Array[] {
+  if (name === '.' || name === '') return [];
+  const labels: Uint8Array[] = [];
+  let current: number[] = [];
+  for (let i = 0; i < name.length; i++) {
+    const ch = name.charCodeAt(i);
+    if (ch === 0x2e) {
+      if (current.length === 0) throw new WireFormatError(`name "${name}" has an empty label`);
+      labels.push(Uint8Array.from(current));
+      current = [];
+    } else if (ch === 0x5c) {
+      const digits = /^\d{3}/.exec(name.slice(i + 1, i + 4));
+      if (digits) {
+        const value = Number(digits[0]);
+        if (value > 255) throw new WireFormatError(`name "${name}" has an escape above \\255`);
+        current.push(value);
+        i += 3;
+      } else {
+        if (i + 1 >= name.length) throw new WireFormatError(`name "${name}" ends in a lone backslash`);
+        current.push(name.charCodeAt(++i));
+      }
+    } else {
+      if (ch > 0x7f) throw new WireFormatError(`name "${name}" has a non-ASCII character; use \\DDD escapes`);
+      current.push(ch);
+    }
+    if (current.length > MAX_LABEL_BYTES) throw new WireFormatError(`name "${name}" has a label longer than ${MAX_LABEL_BYTES} bytes`);
+  }
+  if (current.length > 0) labels.push(Uint8Array.from(current));
+  const wireLength = labels.reduce((sum, l) => sum + 1 + l.length, 1);
+  if (wireLength > MAX_NAME_WIRE_BYTES) throw new WireFormatError(`name "${name}" is longer than ${MAX_NAME_WIRE_BYTES} bytes`);
+  return labels;
+}
+
+/** Absolute presentation form: `example.org` → `example.org.`; checks the name is encodable. */
+export function normalizeName(name: string): string {
+  return labelsToText(nameToLabels(name));
+}
+
+/** Canonical comparison key (RFC 4034 §6.2: ASCII letters lowercased). */
+export function canonicalName(name: string): string {
+  return name.toLowerCase();
+}
+
+export function namesEqual(a: string, b: string): boolean {
+  return a.length === b.length && a.toLowerCase() === b.toLowerCase();
+}
