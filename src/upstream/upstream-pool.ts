@@ -108,6 +108,7 @@ export class UpstreamPool {
     }
     if (!message.tc) return { message, server: server.endpoint, transport: 'udp' };
     // RFC 7766 §5: a truncated UDP answer is retried over TCP.
+    this.log.debug({ upstream: formatEndpoint(server.endpoint), qname: question.name }, 'truncated upstream answer; retrying over TCP');
     const tcpId = randomInt(0, 0x10000);
     const tcpQuery = encodeMessage(buildQuery(tcpId, question, cd, true));
     const tcpAttempt = AbortSignal.any([deadline, AbortSignal.timeout(this.config.attemptTimeoutMs)]);
