@@ -26,9 +26,17 @@ function bytesOf(message: Message | Uint8Array): Uint8Array {
   return message instanceof Uint8Array ? message : encodeMessage(message);
 }
 
-export async function startScriptedUpstream(script: (ctx: ScriptContext) => void | Promise<void>): Promise<ScriptedUpstream> {
+export async function startScriptedUpstream(
+  script: (ctx: ScriptContext) => void | Promise<void>,
+  bindTo: { address?: string; port?: number } = {},
+): Promise<ScriptedUpstream> {
+  const address = bindTo.address ?? '127.0.0.1';
+  if (!address.startsWith('127.')) throw new Error(`scripted upstream must stay on loopback, not ${address}`);
   const socket: Socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(bindTo.port ?? 0, address, () => resolve());
+  });
   const queries: Message[] = [];
   socket.on('message', (bytes, from) => {
     const query = decodeMessage(new Uint8Array(bytes));
@@ -49,7 +57,7 @@ export async function startScriptedUpstream(script: (ctx: ScriptContext) => void
   });
   const port = (socket.address()).port;
   return {
-    address: '127.0.0.1',
+    address,
     port,
     queries,
     stop: () => new Promise<void>((resolve) => socket.close(() => resolve())),

@@ -1,0 +1,160 @@
+// Prints the benchmark's tables and PASS/FAIL lines and writes the JSON summary.
+//
+//   node report.mjs RESULTS_DIR OEDNS_LOG OUT_JSON
+//
+// RESULTS_DIR holds WORKLOAD-RESOLVER.json files from parse-dnsperf.mjs and facts.txt, one
+// "key value" per line, written by run.sh (configuration, upstream query counts, memory).
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+const [resultsDir, oednsLog, outJson] = process.argv.slice(2);
+if (outJson === undefined) throw new Error('usage: report.mjs RESULTS_DIR OEDNS_LOG OUT_JSON');
+
+/** Targets from the brief; informational, they never change the exit code. */
+const TARGET_CACHED_QPS_RATIO = 0.5;
+const TARGET_OEDNS_RSS_MIB = 200;
+const RESOLVERS = ['oedns', 'unbound'];
+const WORKLOADS = [
+  { key: 'cached', title: 'cached: small name set, warm cache, fixed duration' },
+  { key: 'uncached', title: 'uncached: every name once, nearly all forwarded upstream' },
+  { key: 'recheck', title: 'recheck: every name again, all should come from the cache' },
+];
+
+const facts = Object.fromEntries(
+  (await readFile(join(resultsDir, 'facts.txt'), 'utf8'))
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [key, ...rest] = line.split(' ');
+      const value = rest.join(' ');
+      return [key, /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value];
+    }),
+);
+const files = new Set(await readdir(resultsDir));
+const runs = {};
+for (const { key } of WORKLOADS) {
+  for (const resolver of RESOLVERS) {
+    const name = `${key}-${resolver}.json`;
+    if (!files.has(name)) continue;
+    runs[key] ??= {};
+    runs[key][resolver] = {
+      ...JSON.parse(await readFile(join(resultsDir, name), 'utf8')),
+      upstreamQueries: facts[`upstream.${key}.${resolver}`] ?? null,
+    };
+  }
+}
+
+const mib = (kB) => (typeof kB === 'number' ? Number((kB / 1024).toFixed(1)) : null);
+const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? Number((a / b).toFixed(3)) : null);
+const memory = Object.fromEntries(
+  RESOLVERS.map((r) => [
+    r,
+    {
+      rssMiB: mib(facts[`rss.${r}.kB`]),
+      peakRssMiB: mib(facts[`hwm.${r}.kB`]),
+      rssBeforeUncachedMiB: mib(facts[`rss.${r}.beforeUncached.kB`]),
+    },
+  ]),
+);
+
+const log = await summarizeLog(oednsLog);
+const cachedRatio = ratio(runs.cached?.oedns?.qps, runs.cached?.unbound?.qps);
+const targets = [
+  {
+    name: `cached qps ratio oedns/unbound >= ${TARGET_CACHED_QPS_RATIO}`,
+    value: cachedRatio,
+    pass: cachedRatio !== null && cachedRatio >= TARGET_CACHED_QPS_RATIO,
+  },
+  {
+    name: `oedns RSS with ${facts.names} cached names <= ${TARGET_OEDNS_RSS_MIB} MiB`,
+    value: memory.oedns.rssMiB,
+    pass: memory.oedns.rssMiB !== null && memory.oedns.rssMiB <= TARGET_OEDNS_RSS_MIB,
+  },
+];
+
+const lines = [];
+for (const { key, title } of WORKLOADS) {
+  if (runs[key] === undefined) continue;
+  lines.push('', `== ${title}`, table(runs[key]));
+  lines.push(`   qps ratio oedns/unbound: ${ratio(runs[key].oedns?.qps, runs[key].unbound?.qps) ?? 'n/a'}`);
+}
+lines.push('', `== memory after the uncached run (${facts.names} names cached)`);
+lines.push(
+  pad(['resolver', 'RSS MiB', 'peak MiB', 'before MiB'], [9, 9, 9, 10]),
+  ...RESOLVERS.map((r) =>
+    pad([r, memory[r].rssMiB, memory[r].peakRssMiB, memory[r].rssBeforeUncachedMiB], [9, 9, 9, 10]),
+  ),
+  '   (before = RSS after the cached run, before the uncached one; peak = VmHWM)',
+);
+lines.push('', `== oedns log: ${log.warn} warn, ${log.error} error, ${log.fatal} fatal lines`);
+for (const [msg, n] of log.top) lines.push(`   ${n} x ${msg}`);
+if (facts['oedns.exit']) lines.push(`   exit on SIGTERM: ${facts['oedns.exit']}`);
+lines.push('', '== targets (informational)');
+for (const t of targets) lines.push(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name} (measured ${t.value ?? 'n/a'})`);
+process.stdout.write(`${lines.join('\n')}\n`);
+
+const summary = {
+  generatedAt: new Date().toISOString(),
+  config: {
+    seconds: facts.seconds,
+    names: facts.names,
+    cachedNames: facts.cachedNames,
+    clients: facts.clients,
+    maxOutstanding: facts.maxOutstanding,
+    versions: { node: facts['version.node'], unbound: facts['version.unbound'], named: facts['version.named'], dnsperf: facts['version.dnsperf'] },
+    host: { cpus: facts.cpus, kernel: facts.kernel },
+  },
+  workloads: Object.fromEntries(
+    Object.entries(runs).map(([key, byResolver]) => [
+      key,
+      { ...byResolver, qpsRatioOednsUnbound: ratio(byResolver.oedns?.qps, byResolver.unbound?.qps) },
+    ]),
+  ),
+  memory,
+  oednsLog: log,
+  targets,
+};
+await mkdir(dirname(outJson), { recursive: true });
+await writeFile(outJson, `${JSON.stringify(summary, null, 2)}\n`);
+process.stdout.write(`\nsummary written to ${outJson}\n`);
+
+function table(byResolver) {
+  const widths = [9, 10, 8, 8, 8, 8, 9, 7, 9];
+  const rows = [pad(['resolver', 'qps', 'avg ms', 'p50 ms', 'p90 ms', 'p99 ms', 'answered', 'lost', 'upstream'], widths)];
+  for (const r of RESOLVERS) {
+    const run = byResolver[r];
+    if (run === undefined) continue;
+    rows.push(pad([r, run.qps, run.avgMs, run.p50Ms, run.p90Ms, run.p99Ms, run.completed, run.lost, run.upstreamQueries], widths));
+    const other = Object.entries(run.rcodes).filter(([rcode]) => rcode !== 'NOERROR');
+    if (other.length > 0) rows.push(`   ${r} non-NOERROR answers: ${other.map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  }
+  return rows.join('\n');
+}
+
+function pad(cells, widths) {
+  return cells.map((cell, i) => String(cell ?? 'n/a').padEnd(widths[i] ?? 10)).join(' ').trimEnd();
+}
+
+/** Counts pino lines by level (40 warn, 50 error, 60 fatal) and the most frequent messages. */
+async function summarizeLog(file) {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const counts = { warn: 0, error: 0, fatal: 0, other: 0 };
+  const messages = new Map();
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let entry;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      counts.other++;
+      messages.set(`(not JSON) ${line.slice(0, 100)}`, (messages.get(`(not JSON) ${line.slice(0, 100)}`) ?? 0) + 1);
+      continue;
+    }
+    const level = entry.level >= 60 ? 'fatal' : entry.level >= 50 ? 'error' : entry.level >= 40 ? 'warn' : 'other';
+    counts[level]++;
+    const key = `[${level}] ${entry.msg ?? '(no msg)'}${entry.err?.code ? ` (${entry.err.code})` : ''}`;
+    messages.set(key, (messages.get(key) ?? 0) + 1);
+  }
+  const top = [...messages].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  return { ...counts, top };
+}
