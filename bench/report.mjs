@@ -40,7 +40,13 @@ for (const { key } of WORKLOADS) {
     runs[key][resolver] = {
       ...JSON.parse(await readFile(join(resultsDir, name), 'utf8')),
       upstreamQueries: facts[`upstream.${key}.${resolver}`] ?? null,
+      resolverCpuSeconds: facts[`cpu.${key}.${resolver}`] ?? null,
     };
+    const run = runs[key][resolver];
+    run.resolverCpuPercent =
+      run.resolverCpuSeconds !== null && run.runSeconds > 0
+        ? Number(((100 * run.resolverCpuSeconds) / run.runSeconds).toFixed(0))
+        : null;
   }
 }
 
@@ -78,6 +84,10 @@ for (const { key, title } of WORKLOADS) {
   lines.push('', `== ${title}`, table(runs[key]));
   lines.push(`   qps ratio oedns/unbound: ${ratio(runs[key].oedns?.qps, runs[key].unbound?.qps) ?? 'n/a'}`);
 }
+lines.push(
+  '',
+  'upstream = queries named received during the run; cpu% = resolver CPU time / run time (100 = one core)',
+);
 lines.push('', `== memory after the uncached run (${facts.names} names cached)`);
 lines.push(
   pad(['resolver', 'RSS MiB', 'peak MiB', 'before MiB'], [9, 9, 9, 10]),
@@ -119,12 +129,14 @@ await writeFile(outJson, `${JSON.stringify(summary, null, 2)}\n`);
 process.stdout.write(`\nsummary written to ${outJson}\n`);
 
 function table(byResolver) {
-  const widths = [9, 10, 8, 8, 8, 8, 9, 7, 9];
-  const rows = [pad(['resolver', 'qps', 'avg ms', 'p50 ms', 'p90 ms', 'p99 ms', 'answered', 'lost', 'upstream'], widths)];
+  const widths = [9, 10, 8, 8, 8, 8, 9, 7, 9, 5];
+  const rows = [
+    pad(['resolver', 'qps', 'avg ms', 'p50 ms', 'p90 ms', 'p99 ms', 'answered', 'lost', 'upstream', 'cpu%'], widths),
+  ];
   for (const r of RESOLVERS) {
     const run = byResolver[r];
     if (run === undefined) continue;
-    rows.push(pad([r, run.qps, run.avgMs, run.p50Ms, run.p90Ms, run.p99Ms, run.completed, run.lost, run.upstreamQueries], widths));
+    rows.push(pad([r, run.qps, run.avgMs, run.p50Ms, run.p90Ms, run.p99Ms, run.completed, run.lost, run.upstreamQueries, run.resolverCpuPercent], widths));
     const other = Object.entries(run.rcodes).filter(([rcode]) => rcode !== 'NOERROR');
     if (other.length > 0) rows.push(`   ${r} non-NOERROR answers: ${other.map(([c, n]) => `${c} ${n}`).join(', ')}`);
   }

@@ -5,7 +5,7 @@
  */
 import type { CacheConfig } from '../config/index.js';
 import { canonicalName, type Message, type Question, type ResourceRecord } from '../wire/index.js';
-import { cacheTtlSeconds } from './ttl.js';
+import { cacheTtlSeconds, classifyAnswer } from './ttl.js';
 
 interface Entry {
   readonly message: Message;
@@ -75,11 +75,15 @@ export class MessageCache {
   /** Stores an upstream answer if it is cacheable; returns the seconds it will live (0: not stored). */
   put(question: Question, cd: boolean, message: Message, nowMs: number): number {
     const ttlSeconds = cacheTtlSeconds(message, question, this.limits);
+    const negative = classifyAnswer(message, question) !== 'positive';
     if (ttlSeconds <= 0) return 0;
     const key = cacheKey(question, cd);
     const previous = this.entries.get(key);
     if (previous) this.remove(key, previous);
-    const cap = (r: ResourceRecord): ResourceRecord => (r.ttl > this.limits.maxTtlSeconds ? { ...r, ttl: this.limits.maxTtlSeconds } : r);
+    // RFC 2308 §5: the SOA of a cached negative answer carries the remaining negative TTL; no
+    // record of any answer is handed out with more than cache-max-ttl.
+    const capSeconds = negative ? ttlSeconds : this.limits.maxTtlSeconds;
+    const cap = (r: ResourceRecord): ResourceRecord => (r.ttl > capSeconds ? { ...r, ttl: capSeconds } : r);
     const stored: Message = {
       ...message,
       answers: message.answers.map(cap),

@@ -36,7 +36,7 @@ export function cacheTtlSeconds(message: Message, question: Question, limits: Ca
   if (kind === 'uncacheable') return 0;
   const records = [...message.answers, ...message.authorities, ...message.additionals];
   if (kind === 'positive') {
-    const ttl = Math.min(...records.map((r) => r.ttl));
+    const ttl = Math.min(...records.map((r) => effectiveTtl(r.ttl)));
     return ttl === 0 && limits.minTtlSeconds === 0 ? 0 : clamp(ttl, limits.minTtlSeconds, limits.maxTtlSeconds);
   }
   // RFC 2308 §5: "Negative responses without SOA records SHOULD NOT be cached".
@@ -48,9 +48,14 @@ export function cacheTtlSeconds(message: Message, question: Question, limits: Ca
   } catch {
     return 0;
   }
-  const chainTtls = message.answers.map((r) => r.ttl);
-  const ttl = Math.min(soa.ttl, minimumSeconds, ...chainTtls);
+  const chainTtls = message.answers.map((r) => effectiveTtl(r.ttl));
+  const ttl = Math.min(effectiveTtl(soa.ttl), minimumSeconds, ...chainTtls);
   return clamp(ttl, 0, limits.negativeMaxTtlSeconds);
+}
+
+/** RFC 2181 §8: a TTL with the most significant bit set counts as zero. */
+function effectiveTtl(ttl: number): number {
+  return ttl > 0x7fffffff ? 0 : ttl;
 }
 
 function clamp(value: number, min: number, max: number): number {

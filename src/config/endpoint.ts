@@ -27,6 +27,7 @@ export function parseEndpoint(text: string, defaultPort: number, what: string): 
   if (family !== 4 && family !== 6) {
     throw new ConfigError(`${what} "${text}" is not an IP address (write 192.0.2.1, 192.0.2.1:5353, ::1 or [::1]:5353)`);
   }
+  if (bracketed && family !== 6) throw new ConfigError(`${what} "${text}": only IPv6 addresses go in brackets`);
   const port = portText === undefined ? defaultPort : Number(portText);
   if (!/^\d+$/.test(String(portText ?? port)) || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new ConfigError(`${what} "${text}" has an invalid port`);

@@ -7,7 +7,8 @@ export function parseResolvConf(text: string): Endpoint[] {
   for (const line of text.split('\n')) {
     const match = /^\s*nameserver\s+(\S+)/.exec(line);
     if (!match) continue;
-    const address = match[1]!.replace(/%.*$/, '');
+    // A link-local server keeps its zone index (fe80::1%eth0): without it the address is unreachable.
+    const address = match[1]!;
     const family = isIP(address);
     if (family === 4 || family === 6) servers.push({ address, port: 53, family });
   }

@@ -7,6 +7,8 @@ import { RFC1035_LAYOUTS } from './rdata-layout.js';
 
 /** Offsets above this cannot be the target of a 14-bit compression pointer. */
 const MAX_POINTER_OFFSET = 0x3fff;
+/** RFC 1035 §4.2.2: a message must fit a 16-bit TCP length. */
+const MAX_MESSAGE_BYTES = 0xffff;
 
 class Writer {
   private buffer = new Uint8Array(512);
@@ -116,6 +118,7 @@ export function encodeMessage(message: Message, options: EncodeOptions = {}): Ui
     for (const record of section) writeRecord(w, record, compress);
   }
   if (message.edns) writeOpt(w, message.edns, message.rcode >>> 4);
+  if (w.length > MAX_MESSAGE_BYTES) throw new WireFormatError(`encoded message of ${w.length} bytes exceeds ${MAX_MESSAGE_BYTES} bytes`);
   return w.result();
 }
 

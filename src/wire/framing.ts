@@ -1,5 +1,8 @@
+import { WireFormatError } from '../core/errors.js';
+
 /** RFC 1035 §4.2.2 / RFC 7766 §8: a 2-byte length before each message on a TCP stream. */
 export function frame(message: Uint8Array): Uint8Array {
+  if (message.length > 0xffff) throw new WireFormatError(`message of ${message.length} bytes does not fit a TCP frame (65535 at most)`);
   const out = new Uint8Array(message.length + 2);
   out[0] = message.length >>> 8;
   out[1] = message.length & 0xff;

@@ -161,7 +161,10 @@ function readRecords(reader: Reader, count: number, section: string): ResourceRe
     reader.need(10, `${section} record header`);
     const type = reader.u16();
     const klass = reader.u16();
-    const ttl = reader.u32();
+    // RFC 2181 §8: a TTL with the most significant bit set is treated as zero (OPT uses the
+    // field for flags and keeps it as is).
+    const rawTtl = reader.u32();
+    const ttl = type !== RRType.OPT && rawTtl > 0x7fffffff ? 0 : rawTtl;
     const rdlength = reader.u16();
     reader.need(rdlength, `${section} RDATA of ${name}`);
     const start = reader.offset;
