@@ -59,6 +59,7 @@ const memory = Object.fromEntries(
       rssMiB: mib(facts[`rss.${r}.kB`]),
       peakRssMiB: mib(facts[`hwm.${r}.kB`]),
       rssBeforeUncachedMiB: mib(facts[`rss.${r}.beforeUncached.kB`]),
+      rssSettledMiB: mib(facts[`rss.${r}.settled.kB`]),
     },
   ]),
 );
@@ -90,11 +91,15 @@ lines.push(
 );
 lines.push('', `== memory after the uncached run (${facts.names} names cached)`);
 lines.push(
-  pad(['resolver', 'RSS MiB', 'peak MiB', 'before MiB'], [9, 9, 9, 10]),
+  pad(['resolver', 'RSS MiB', 'peak MiB', 'before MiB', 'settled MiB'], [9, 9, 9, 11, 11]),
   ...RESOLVERS.map((r) =>
-    pad([r, memory[r].rssMiB, memory[r].peakRssMiB, memory[r].rssBeforeUncachedMiB], [9, 9, 9, 10]),
+    pad(
+      [r, memory[r].rssMiB, memory[r].peakRssMiB, memory[r].rssBeforeUncachedMiB, memory[r].rssSettledMiB],
+      [9, 9, 9, 11, 11],
+    ),
   ),
-  '   (before = RSS after the cached run, before the uncached one; peak = VmHWM)',
+  '   (RSS = right after the uncached run; peak = VmHWM then; before = after the cached run;',
+  `    settled = after the recheck run and ${facts.settleSeconds ?? 0} s idle, names still cached)`,
 );
 lines.push('', `== oedns log: ${log.warn} warn, ${log.error} error, ${log.fatal} fatal lines`);
 for (const [msg, n] of log.top) lines.push(`   ${n} x ${msg}`);
@@ -109,6 +114,7 @@ const summary = {
     seconds: facts.seconds,
     names: facts.names,
     cachedNames: facts.cachedNames,
+    settleSeconds: facts.settleSeconds,
     clients: facts.clients,
     maxOutstanding: facts.maxOutstanding,
     versions: { node: facts['version.node'], unbound: facts['version.unbound'], named: facts['version.named'], dnsperf: facts['version.dnsperf'] },

@@ -13,6 +13,9 @@ set -euo pipefail
 readonly SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 readonly NAMES=${BENCH_NAMES:-100000}
 readonly CACHED_NAMES=${BENCH_CACHED_NAMES:-100}
+# Idle time before a second memory reading: V8 gives garbage back to the OS only some time after
+# a burst, so the reading right after the uncached run includes garbage. 0 skips it.
+readonly SETTLE_SECONDS=${BENCH_SETTLE_SECONDS:-30}
 # dnsperf: 4 client sockets, 100 queries in flight (its default), 5 s before a query counts as lost.
 readonly CLIENTS=${BENCH_CLIENTS:-4}
 readonly MAX_OUTSTANDING=${BENCH_MAX_OUTSTANDING:-100}
@@ -30,6 +33,7 @@ readonly OUT_JSON=$BENCH_DIR/out/latest.json
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+[[ $SETTLE_SECONDS =~ ^[0-9]+$ ]] || die "BENCH_SETTLE_SECONDS must be a whole number, got '$SETTLE_SECONDS'"
 for var in SECONDS_PER_RUN NAMES CACHED_NAMES CLIENTS MAX_OUTSTANDING; do
   [[ ${!var} =~ ^[1-9][0-9]*$ ]] || die "$var must be a positive integer, got '${!var}'"
 done
@@ -141,6 +145,7 @@ fact() { printf '%s %s\n' "$1" "$2" >>"$RESULTS/facts.txt"; }
 fact seconds "$SECONDS_PER_RUN"
 fact names "$NAMES"
 fact cachedNames "$CACHED_NAMES"
+fact settleSeconds "$SETTLE_SECONDS"
 fact clients "$CLIENTS"
 fact maxOutstanding "$MAX_OUTSTANDING"
 fact cpus "$(nproc)"
@@ -290,6 +295,15 @@ log "workload recheck: the same $NAMES names again (should all be cached)"
 for resolver in oedns unbound; do
   run_dnsperf "recheck-$resolver" "$resolver" "$TMP/uncached.txt" -n 1 -l "$PASS_LIMIT_SECONDS" -v
 done
+
+if ((SETTLE_SECONDS > 0)); then
+  log "idle for $SETTLE_SECONDS s, then reading memory again"
+  sleep "$SETTLE_SECONDS"
+  for resolver in oedns unbound; do
+    alive_or_die "$resolver" "${LOGS[$resolver]}"
+    fact "rss.$resolver.settled.kB" "$(rss_kB "${PIDS[$resolver]}" VmRSS)"
+  done
+fi
 
 stop_process oedns
 fact oedns.exit "$STOPPED"
