@@ -44,47 +44,52 @@ function positive(q: Question, ttl = 300, extra: Partial<Message> = {}): Message
 
 const www = question('www.example.com.');
 
+/** What a client would be served from the cache at `nowMs`, or undefined on a miss. */
+function read(cache: MessageCache, q: Question, cd: boolean, nowMs: number): Message | undefined {
+  return cache.get(q, cd, nowMs)?.agedMessage(nowMs);
+}
+
 describe('MessageCache: storing and reading', () => {
   it('returns a stored answer and reports the TTL it will live (min TTL)', () => {
     const cache = new MessageCache(limits);
     const m = positive(www, 300, { additionals: [rr('ns.example.com.', RRType.A, 120, [192, 0, 2, 53])] });
     expect(cache.put(www, false, m, T0)).toBe(120);
-    const hit = cache.get(www, false, T0);
+    const hit = read(cache, www, false, T0);
     expect(hit?.answers).toEqual(m.answers);
     expect(cache.stats()).toMatchObject({ entries: 1, hits: 1, misses: 0 });
   });
 
   it('misses for a question never stored', () => {
     const cache = new MessageCache(limits);
-    expect(cache.get(www, false, T0)).toBeUndefined();
+    expect(read(cache, www, false, T0)).toBeUndefined();
     expect(cache.stats().misses).toBe(1);
   });
 
   it('does not keep the upstream OPT record', () => {
     const cache = new MessageCache(limits);
     cache.put(www, false, positive(www, 300, { edns: { udpPayloadSize: 4096, version: 0, dnssecOk: true, options: [] } }), T0);
-    expect(cache.get(www, false, T0)?.edns).toBeUndefined();
+    expect(read(cache, www, false, T0)?.edns).toBeUndefined();
   });
 
   it('looks names up case-insensitively (RFC 4343 §3)', () => {
     const cache = new MessageCache(limits);
     cache.put(question('WWW.Example.COM.'), false, positive(question('WWW.Example.COM.')), T0);
-    expect(cache.get(www, false, T0)).toBeDefined();
+    expect(read(cache, www, false, T0)).toBeDefined();
     expect(cacheKey(question('WWW.Example.COM.'), false)).toBe(cacheKey(www, false));
   });
 
   it('keeps answers for different types and classes apart', () => {
     const cache = new MessageCache(limits);
     cache.put(www, false, positive(www), T0);
-    expect(cache.get(question('www.example.com.', RRType.AAAA), false, T0)).toBeUndefined();
-    expect(cache.get({ ...www, class: RRClass.CH }, false, T0)).toBeUndefined();
+    expect(read(cache, question('www.example.com.', RRType.AAAA), false, T0)).toBeUndefined();
+    expect(read(cache, { ...www, class: RRClass.CH }, false, T0)).toBeUndefined();
   });
 
   it('keeps answers for CD=1 and CD=0 apart (a CD=0 client must get only validated data, RFC 4035 §3.2.2)', () => {
     const cache = new MessageCache(limits);
     cache.put(www, true, positive(www), T0);
-    expect(cache.get(www, false, T0)).toBeUndefined();
-    expect(cache.get(www, true, T0)).toBeDefined();
+    expect(read(cache, www, false, T0)).toBeUndefined();
+    expect(read(cache, www, true, T0)).toBeDefined();
     expect(cacheKey(www, true)).not.toBe(cacheKey(www, false));
   });
 
@@ -92,7 +97,7 @@ describe('MessageCache: storing and reading', () => {
     const cache = new MessageCache(limits);
     cache.put(www, false, positive(www, 300), T0);
     cache.put(www, false, positive(www, 60), T0 + 1000);
-    expect(cache.get(www, false, T0 + 1000)?.answers[0]?.ttl).toBe(60);
+    expect(read(cache, www, false, T0 + 1000)?.answers[0]?.ttl).toBe(60);
     expect(cache.stats().entries).toBe(1);
   });
 });
@@ -103,14 +108,14 @@ describe('MessageCache: what is not cached', () => {
     expect(cache.put(www, false, positive(www, 300, { rcode: Rcode.ServFail }), T0)).toBe(0);
     expect(cache.put(www, false, positive(www, 300, { rcode: Rcode.Refused }), T0)).toBe(0);
     expect(cache.put(www, false, positive(www, 300, { tc: true }), T0)).toBe(0);
-    expect(cache.get(www, false, T0)).toBeUndefined();
+    expect(read(cache, www, false, T0)).toBeUndefined();
     expect(cache.stats().entries).toBe(0);
   });
 
   it('does not store an answer with TTL 0', () => {
     const cache = new MessageCache(limits);
     expect(cache.put(www, false, positive(www, 0), T0)).toBe(0);
-    expect(cache.get(www, false, T0)).toBeUndefined();
+    expect(read(cache, www, false, T0)).toBeUndefined();
   });
 
   it('does not store a negative answer without an SOA (RFC 2308 §5)', () => {
@@ -126,16 +131,16 @@ describe('MessageCache: negative answers (RFC 2308 §5)', () => {
     const cache = new MessageCache(limits);
     const nx = positive(www, 300, { rcode: Rcode.NXDomain, answers: [], authorities: [soa(3600, 300)] });
     expect(cache.put(www, false, nx, T0)).toBe(300);
-    expect(cache.get(www, false, T0 + 299_999)?.rcode).toBe(Rcode.NXDomain);
-    expect(cache.get(www, false, T0 + 300_000)).toBeUndefined();
+    expect(read(cache, www, false, T0 + 299_999)?.rcode).toBe(Rcode.NXDomain);
+    expect(read(cache, www, false, T0 + 300_000)).toBeUndefined();
   });
 
   it('stores NODATA for min(SOA TTL, SOA MINIMUM), capped by negative-max-ttl', () => {
     const cache = new MessageCache({ ...limits, negativeMaxTtlSeconds: 600 });
     const nodata = positive(www, 300, { answers: [], authorities: [soa(7200, 7200)] });
     expect(cache.put(www, false, nodata, T0)).toBe(600);
-    expect(cache.get(www, false, T0 + 599_000)).toBeDefined();
-    expect(cache.get(www, false, T0 + 600_000)).toBeUndefined();
+    expect(read(cache, www, false, T0 + 599_000)).toBeDefined();
+    expect(read(cache, www, false, T0 + 600_000)).toBeUndefined();
   });
 
   it('stores a CNAME chain that ends in NODATA as a negative answer', () => {
@@ -154,7 +159,7 @@ describe('MessageCache: negative answers (RFC 2308 §5)', () => {
     const cache = new MessageCache({ ...limits, negativeMaxTtlSeconds: 600 });
     const nx = positive(www, 300, { rcode: Rcode.NXDomain, answers: [], authorities: [soa(3600, 3600)] });
     expect(cache.put(www, false, nx, T0)).toBe(600);
-    const later = cache.get(www, false, T0 + 100_000);
+    const later = read(cache, www, false, T0 + 100_000);
     const servedSoa = later?.authorities.find((r) => r.type === RRType.SOA);
     expect(servedSoa).toBeDefined();
     // The SOA RDATA (MINIMUM 3600) cannot change without breaking its RRSIG, so the TTL carries it.
@@ -168,9 +173,9 @@ describe('MessageCache: time (TTLs count down from the store, RFC 1035 §3.2.1)'
     const cache = new MessageCache(limits);
     const m = positive(www, 300, { authorities: [rr('example.com.', RRType.NS, 3600, nameWire('ns1.example.com.'))] });
     cache.put(www, false, m, T0);
-    expect(cache.get(www, false, T0 + 999)?.answers[0]?.ttl).toBe(300);
-    expect(cache.get(www, false, T0 + 1000)?.answers[0]?.ttl).toBe(299);
-    const later = cache.get(www, false, T0 + 10_999);
+    expect(read(cache, www, false, T0 + 999)?.answers[0]?.ttl).toBe(300);
+    expect(read(cache, www, false, T0 + 1000)?.answers[0]?.ttl).toBe(299);
+    const later = read(cache, www, false, T0 + 10_999);
     expect(later?.answers[0]?.ttl).toBe(290);
     expect(later?.authorities[0]?.ttl).toBe(3590);
   });
@@ -178,23 +183,23 @@ describe('MessageCache: time (TTLs count down from the store, RFC 1035 §3.2.1)'
   it('expires an entry exactly when its TTL runs out', () => {
     const cache = new MessageCache(limits);
     cache.put(www, false, positive(www, 60), T0);
-    expect(cache.get(www, false, T0 + 59_999)?.answers[0]?.ttl).toBe(1);
-    expect(cache.get(www, false, T0 + 60_000)).toBeUndefined();
+    expect(read(cache, www, false, T0 + 59_999)?.answers[0]?.ttl).toBe(1);
+    expect(read(cache, www, false, T0 + 60_000)).toBeUndefined();
     expect(cache.stats()).toMatchObject({ entries: 0, bytes: 0 });
   });
 
   it('caps stored TTLs at cache-max-ttl', () => {
     const cache = new MessageCache({ ...limits, maxTtlSeconds: 3600 });
     expect(cache.put(www, false, positive(www, 100_000), T0)).toBe(3600);
-    expect(cache.get(www, false, T0)?.answers[0]?.ttl).toBe(3600);
-    expect(cache.get(www, false, T0 + 3_600_000)).toBeUndefined();
+    expect(read(cache, www, false, T0)?.answers[0]?.ttl).toBe(3600);
+    expect(read(cache, www, false, T0 + 3_600_000)).toBeUndefined();
   });
 
   it('does not change the message it was given', () => {
     const cache = new MessageCache(limits);
     const m = positive(www, 300);
     cache.put(www, false, m, T0);
-    cache.get(www, false, T0 + 5000);
+    read(cache, www, false, T0 + 5000);
     expect(m.answers[0]?.ttl).toBe(300);
   });
 });
@@ -205,9 +210,9 @@ describe('MessageCache: bounds and eviction (least recently used first)', () => 
   it('evicts the least recently stored entry beyond cache-max-entries', () => {
     const cache = new MessageCache({ ...limits, maxEntries: 2 });
     for (const [i, q] of names.slice(0, 3).entries()) cache.put(q, false, positive(q), T0 + i);
-    expect(cache.get(names[0]!, false, T0 + 10)).toBeUndefined();
-    expect(cache.get(names[1]!, false, T0 + 10)).toBeDefined();
-    expect(cache.get(names[2]!, false, T0 + 10)).toBeDefined();
+    expect(read(cache, names[0]!, false, T0 + 10)).toBeUndefined();
+    expect(read(cache, names[1]!, false, T0 + 10)).toBeDefined();
+    expect(read(cache, names[2]!, false, T0 + 10)).toBeDefined();
     expect(cache.stats()).toMatchObject({ entries: 2, evictions: 1 });
   });
 
@@ -215,11 +220,11 @@ describe('MessageCache: bounds and eviction (least recently used first)', () => 
     const cache = new MessageCache({ ...limits, maxEntries: 2 });
     cache.put(names[0]!, false, positive(names[0]!), T0);
     cache.put(names[1]!, false, positive(names[1]!), T0);
-    expect(cache.get(names[0]!, false, T0 + 1)).toBeDefined();
+    expect(read(cache, names[0]!, false, T0 + 1)).toBeDefined();
     cache.put(names[2]!, false, positive(names[2]!), T0 + 2);
-    expect(cache.get(names[0]!, false, T0 + 3)).toBeDefined();
-    expect(cache.get(names[1]!, false, T0 + 3)).toBeUndefined();
-    expect(cache.get(names[2]!, false, T0 + 3)).toBeDefined();
+    expect(read(cache, names[0]!, false, T0 + 3)).toBeDefined();
+    expect(read(cache, names[1]!, false, T0 + 3)).toBeUndefined();
+    expect(read(cache, names[2]!, false, T0 + 3)).toBeDefined();
   });
 
   it('evicts by estimated bytes beyond cache-max-mb', () => {
@@ -231,19 +236,19 @@ describe('MessageCache: bounds and eviction (least recently used first)', () => 
     const cache = new MessageCache({ ...limits, maxBytes: oneEntry * 2 + oneEntry / 2 });
     for (const q of names.slice(0, 3)) cache.put(q, false, positive(q), T0);
     expect(cache.stats()).toMatchObject({ entries: 2, bytes: oneEntry * 2, evictions: 1 });
-    expect(cache.get(names[0]!, false, T0)).toBeUndefined();
-    expect(cache.get(names[2]!, false, T0)).toBeDefined();
+    expect(read(cache, names[0]!, false, T0)).toBeUndefined();
+    expect(read(cache, names[2]!, false, T0)).toBeDefined();
   });
 
   it('evicts at once when reconfigured with smaller limits, keeping the most recent', () => {
     const cache = new MessageCache(limits);
     for (const q of names) cache.put(q, false, positive(q), T0);
-    cache.get(names[0]!, false, T0);
+    read(cache, names[0]!, false, T0);
     cache.reconfigure({ ...limits, maxEntries: 2 });
     expect(cache.stats()).toMatchObject({ entries: 2, evictions: 2 });
-    expect(cache.get(names[0]!, false, T0)).toBeDefined();
-    expect(cache.get(names[3]!, false, T0)).toBeDefined();
-    expect(cache.get(names[1]!, false, T0)).toBeUndefined();
+    expect(read(cache, names[0]!, false, T0)).toBeDefined();
+    expect(read(cache, names[3]!, false, T0)).toBeDefined();
+    expect(read(cache, names[1]!, false, T0)).toBeUndefined();
   });
 
   it('accounts bytes back to zero when entries leave', () => {

@@ -2,21 +2,61 @@
  * The answer cache: keyed by name (case-insensitive), type, class and the CD bit; TTLs count
  * down from the moment of storing; bounded by entry count and by estimated bytes, evicting the
  * least recently used entry first (a Map keeps insertion order; a hit re-inserts).
+ *
+ * An entry keeps the answer as one encoded message (compact: one buffer instead of an object
+ * per record), decoded only when needed, plus a memo slot the pipeline fills with ready-made
+ * replies so that a cache hit costs a copy and a few patched bytes.
  */
 import type { CacheConfig } from '../config/index.js';
-import { canonicalName, type Message, type Question, type ResourceRecord } from '../wire/index.js';
+import { canonicalName, decodeMessage, encodeMessage, type Message, type Question, type ResourceRecord } from '../wire/index.js';
 import { cacheTtlSeconds, classifyAnswer } from './ttl.js';
 
-interface Entry {
-  readonly message: Message;
+export interface CachedAnswer {
   readonly storedAtMs: number;
   readonly expiresAtMs: number;
-  readonly bytes: number;
+  /** The stored answer (TTLs as of storing, no OPT), decoded anew on each call. */
+  message(): Message;
+  /** The stored answer with TTLs reduced by the whole seconds spent in the cache. */
+  agedMessage(nowMs: number): Message;
+  /** Slots for the pipeline's prepared replies (one per reply variant). */
+  readonly memo: Array<PreparedReply | undefined>;
 }
 
-/** Fixed overhead per entry and per record, measured roughly on V8 (objects, strings, maps). */
-const ENTRY_OVERHEAD_BYTES = 400;
-const RECORD_OVERHEAD_BYTES = 160;
+/** A reply encoded once from a cached answer, with the offsets of its TTL fields. */
+export interface PreparedReply {
+  readonly wire: Uint8Array;
+  readonly ttlOffsets: readonly number[];
+}
+
+class Entry implements CachedAnswer {
+  readonly memo: Array<PreparedReply | undefined> = [];
+  constructor(
+    private readonly wire: Uint8Array,
+    readonly storedAtMs: number,
+    readonly expiresAtMs: number,
+    readonly baseBytes: number,
+  ) {}
+
+  get bytes(): number {
+    return this.memo.reduce((sum, p) => sum + (p ? p.wire.length + p.ttlOffsets.length * 8 + MEMO_OVERHEAD_BYTES : 0), this.baseBytes);
+  }
+
+  message(): Message {
+    return decodeMessage(this.wire);
+  }
+
+  agedMessage(nowMs: number): Message {
+    const message = this.message();
+    const elapsedSeconds = Math.floor((nowMs - this.storedAtMs) / 1000);
+    if (elapsedSeconds <= 0) return message;
+    const age = (r: ResourceRecord): ResourceRecord => ({ ...r, ttl: Math.max(0, r.ttl - elapsedSeconds) });
+    return { ...message, answers: message.answers.map(age), authorities: message.authorities.map(age), additionals: message.additionals.map(age) };
+  }
+}
+
+/** Per-entry overhead on V8 (Map slot, key string header, entry object, buffer object), measured roughly. */
+const ENTRY_OVERHEAD_BYTES = 420;
+const MEMO_OVERHEAD_BYTES = 200;
 
 export interface CacheStats {
   readonly entries: number;
@@ -32,6 +72,7 @@ export function cacheKey(question: Question, cd: boolean): string {
 
 export class MessageCache {
   private readonly entries = new Map<string, Entry>();
+  /** Bytes of the entries' base form; memo bytes are counted when the entry is removed. */
   private bytes = 0;
   private hits = 0;
   private misses = 0;
@@ -45,8 +86,7 @@ export class MessageCache {
     this.evict();
   }
 
-  /** A cached answer with TTLs reduced by the time spent in the cache, or undefined. */
-  get(question: Question, cd: boolean, nowMs: number): Message | undefined {
+  get(question: Question, cd: boolean, nowMs: number): CachedAnswer | undefined {
     const key = cacheKey(question, cd);
     const entry = this.entries.get(key);
     if (!entry) {
@@ -61,41 +101,38 @@ export class MessageCache {
     this.entries.delete(key);
     this.entries.set(key, entry);
     this.hits += 1;
-    const elapsedSeconds = Math.floor((nowMs - entry.storedAtMs) / 1000);
-    if (elapsedSeconds === 0) return entry.message;
-    const age = (r: ResourceRecord): ResourceRecord => ({ ...r, ttl: Math.max(0, r.ttl - elapsedSeconds) });
-    return {
-      ...entry.message,
-      answers: entry.message.answers.map(age),
-      authorities: entry.message.authorities.map(age),
-      additionals: entry.message.additionals.map(age),
-    };
+    return entry;
   }
 
   /** Stores an upstream answer if it is cacheable; returns the seconds it will live (0: not stored). */
   put(question: Question, cd: boolean, message: Message, nowMs: number): number {
     const ttlSeconds = cacheTtlSeconds(message, question, this.limits);
-    const negative = classifyAnswer(message, question) !== 'positive';
     if (ttlSeconds <= 0) return 0;
     const key = cacheKey(question, cd);
     const previous = this.entries.get(key);
     if (previous) this.remove(key, previous);
     // RFC 2308 §5: the SOA of a cached negative answer carries the remaining negative TTL; no
     // record of any answer is handed out with more than cache-max-ttl.
-    const capSeconds = negative ? ttlSeconds : this.limits.maxTtlSeconds;
+    const capSeconds = classifyAnswer(message, question) === 'positive' ? this.limits.maxTtlSeconds : ttlSeconds;
     const cap = (r: ResourceRecord): ResourceRecord => (r.ttl > capSeconds ? { ...r, ttl: capSeconds } : r);
-    const stored: Message = {
+    const wire = encodeMessage({
       ...message,
       answers: message.answers.map(cap),
       authorities: message.authorities.map(cap),
       additionals: message.additionals.map(cap),
       edns: undefined,
-    };
-    const entry: Entry = { message: stored, storedAtMs: nowMs, expiresAtMs: nowMs + ttlSeconds * 1000, bytes: estimateBytes(key, stored) };
+    });
+    const entry = new Entry(wire, nowMs, nowMs + ttlSeconds * 1000, ENTRY_OVERHEAD_BYTES + key.length + wire.length);
     this.entries.set(key, entry);
-    this.bytes += entry.bytes;
+    this.bytes += entry.baseBytes;
     this.evict();
     return ttlSeconds;
+  }
+
+  /** Accounts for a memo slot the pipeline just filled. */
+  noteMemo(prepared: PreparedReply): void {
+    this.bytes += prepared.wire.length + prepared.ttlOffsets.length * 8 + MEMO_OVERHEAD_BYTES;
+    this.evict();
   }
 
   stats(): CacheStats {
@@ -119,12 +156,4 @@ export class MessageCache {
       this.evictions += 1;
     }
   }
-}
-
-function estimateBytes(key: string, message: Message): number {
-  let bytes = ENTRY_OVERHEAD_BYTES + key.length * 2;
-  for (const section of [message.answers, message.authorities, message.additionals]) {
-    for (const r of section) bytes += RECORD_OVERHEAD_BYTES + r.name.length * 2 + r.rdata.length;
-  }
-  return bytes;
 }

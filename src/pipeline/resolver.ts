@@ -13,6 +13,7 @@ import {
   decodeMessage, HEADER_BYTES, Opcode, Rcode, readHeader, RRType, typeName,
   type Message, type Question,
 } from '../wire/index.js';
+import { replyFromCache } from './cached-reply.js';
 import { answerFor, encodeForTransport, errorFor, udpLimit, type ClientQuery } from './respond.js';
 
 export interface ClientInfo {
@@ -48,6 +49,11 @@ export class Resolver {
   private readonly nowMs: () => number;
   readonly stats: ResolverStats = { queries: 0, cacheHits: 0, upstreamQueries: 0, merged: 0, servfail: 0, formerr: 0, dropped: 0 };
 
+  /** Per-query debug logging costs time even when filtered; check the level once per query. */
+  private get debug(): boolean {
+    return this.deps.log.isLevelEnabled('debug');
+  }
+
   constructor(private readonly deps: ResolverDeps) {
     this.badInput = new RateLimitedLog(deps.log);
     this.nowMs = deps.nowMs ?? Date.now;
@@ -62,17 +68,17 @@ export class Resolver {
     const query = parsed.query;
     this.stats.queries += 1;
     const started = this.nowMs();
+    const cached = this.deps.cache.get(query.question, query.cd, started);
+    if (cached) {
+      this.stats.cacheHits += 1;
+      const reply = replyFromCache(query, bytes, cached, this.deps.cache, started, limit(query.edns));
+      if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), source: 'cache', client: client.address }, 'answered');
+      return reply;
+    }
     let upstream: Pick<Message, 'rcode' | 'answers' | 'authorities' | 'additionals'>;
-    let source = 'cache';
+    let source = 'upstream';
     try {
-      const cached = this.deps.cache.get(query.question, query.cd, started);
-      if (cached) {
-        this.stats.cacheHits += 1;
-        upstream = cached;
-      } else {
-        source = 'upstream';
-        upstream = await this.forward(query.question, query.cd, client, signal);
-      }
+      upstream = await this.forward(query.question, query.cd, client, signal);
     } catch (error) {
       this.stats.servfail += 1;
       const level = error instanceof UpstreamError ? 'warn' : 'error';
@@ -81,7 +87,7 @@ export class Resolver {
       source = 'failure';
     }
     const reply = answerFor(query, upstream);
-    this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: reply.rcode, source, ms: this.nowMs() - started, client: client.address }, 'answered');
+    if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: reply.rcode, source, ms: this.nowMs() - started, client: client.address }, 'answered');
     return encodeForTransport(reply, limit(query.edns));
   }
 

@@ -7,6 +7,7 @@
 import { randomInt } from 'node:crypto';
 import type { Endpoint, UpstreamConfig } from '../config/index.js';
 import { formatEndpoint } from '../config/index.js';
+import { deadline } from '../core/deadline.js';
 import { errorMessage, UpstreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/log.js';
@@ -60,15 +61,23 @@ export class UpstreamPool {
   }
 
   async query(question: Question, cd: boolean, signal: AbortSignal): Promise<UpstreamAnswer> {
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.config.queryTimeoutMs)]);
+    const whole = deadline(signal, this.config.queryTimeoutMs, `query ${question.name}`);
+    try {
+      return await this.tryServers(question, cd, signal, whole.signal);
+    } finally {
+      whole.dispose();
+    }
+  }
+
+  private async tryServers(question: Question, cd: boolean, signal: AbortSignal, queryDeadline: AbortSignal): Promise<UpstreamAnswer> {
     const failures: string[] = [];
     let fallback: UpstreamAnswer | undefined;
     // Two rounds over the servers: one lost datagram should not fail a query.
     for (let round = 0; round < 2; round++) {
       for (const server of this.order()) {
-        if (deadline.aborted) break;
+        if (queryDeadline.aborted) break;
         try {
-          const answer = await this.ask(server, question, cd, deadline);
+          const answer = await this.ask(server, question, cd, queryDeadline);
           if (!TRY_NEXT_RCODES.has(answer.message.rcode)) {
             server.deadUntilMs = 0;
             return answer;
@@ -92,8 +101,17 @@ export class UpstreamPool {
     if (wasAlive) this.log.warn({ upstream: formatEndpoint(server.endpoint), reason, skipSeconds: this.config.deadSeconds }, 'upstream marked dead');
   }
 
-  private async ask(server: ServerState, question: Question, cd: boolean, deadline: AbortSignal): Promise<UpstreamAnswer> {
-    const attempt = AbortSignal.any([deadline, AbortSignal.timeout(this.config.attemptTimeoutMs)]);
+  /** One server: UDP, then (EDNS fallback or) TCP, each step bounded by the attempt timeout. */
+  private async ask(server: ServerState, question: Question, cd: boolean, queryDeadline: AbortSignal): Promise<UpstreamAnswer> {
+    const attempt = deadline(queryDeadline, this.config.attemptTimeoutMs, `upstream ${formatEndpoint(server.endpoint)}`);
+    try {
+      return await this.exchange(server, question, cd, queryDeadline, attempt.signal);
+    } finally {
+      attempt.dispose();
+    }
+  }
+
+  private async exchange(server: ServerState, question: Question, cd: boolean, queryDeadline: AbortSignal, attempt: AbortSignal): Promise<UpstreamAnswer> {
     const observer: ExchangeObserver = {
       rejected: (reason) => this.rejectedLog.debug({ upstream: formatEndpoint(server.endpoint), qname: question.name, reason }, 'upstream answer ignored'),
     };
@@ -111,9 +129,13 @@ export class UpstreamPool {
     this.log.debug({ upstream: formatEndpoint(server.endpoint), qname: question.name }, 'truncated upstream answer; retrying over TCP');
     const tcpId = randomInt(0, 0x10000);
     const tcpQuery = encodeMessage(buildQuery(tcpId, question, cd, true));
-    const tcpAttempt = AbortSignal.any([deadline, AbortSignal.timeout(this.config.attemptTimeoutMs)]);
-    const tcpMessage = await exchangeTcp(server.endpoint, tcpQuery, { id: tcpId, question }, tcpAttempt, observer);
-    return { message: tcpMessage, server: server.endpoint, transport: 'tcp' };
+    const tcpAttempt = deadline(queryDeadline, this.config.attemptTimeoutMs, `upstream ${formatEndpoint(server.endpoint)} over TCP`);
+    try {
+      const tcpMessage = await exchangeTcp(server.endpoint, tcpQuery, { id: tcpId, question }, tcpAttempt.signal, observer);
+      return { message: tcpMessage, server: server.endpoint, transport: 'tcp' };
+    } finally {
+      tcpAttempt.dispose();
+    }
   }
 }
 

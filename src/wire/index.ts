@@ -5,3 +5,4 @@ export { encodeMessage } from './encode.js';
 export { canonicalName, namesEqual, normalizeName, readName } from './name.js';
 export { decodeSoa, type SoaFields } from './rdata.js';
 export { FrameReader, frame } from './framing.js';
+export { ttlOffsets } from './ttl-offsets.js';

@@ -8,7 +8,7 @@
  */
 import { WireFormatError } from '../core/errors.js';
 import { HEADER_BYTES, RRType } from './constants.js';
-import { readName } from './name.js';
+import { readName, readNameWire } from './name.js';
 import { readLayout } from './rdata-layout.js';
 
 export interface Question {
@@ -184,7 +184,7 @@ function expandRdata(bytes: Uint8Array, start: number, rdlength: number, type: n
   let offset = start;
   for (const part of layout) {
     if (part === 'name') {
-      const decoded = readName(bytes, offset);
+      const decoded = readNameWire(bytes, offset);
       offset += decoded.length;
       parts.push(decoded.wire);
     } else {

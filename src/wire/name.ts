@@ -16,13 +16,19 @@ export interface DecodedName {
   readonly name: string;
   /** Bytes the name occupies at its position (a pointer counts 2 bytes, its target nothing). */
   readonly length: number;
-  /** Uncompressed wire form, original case. */
-  readonly wire: Uint8Array;
 }
 
-/** Reads a possibly compressed name, rejecting loops, forward pointers and oversize names. */
-export function readName(message: Uint8Array, start: number): DecodedName {
-  const labels: Uint8Array[] = [];
+export interface DecodedNameWire {
+  /** Uncompressed wire form, original case. */
+  readonly wire: Uint8Array;
+  readonly length: number;
+}
+
+/**
+ * Walks a possibly compressed name, calling `label` for each label's position, and returns the
+ * bytes it occupies at `start`. Rejects loops, forward pointers, bad label types and oversize names.
+ */
+function walkName(message: Uint8Array, start: number, label: (offset: number, length: number) => void): number {
   let wireLength = 1;
   let offset = start;
   let length = -1;
@@ -31,10 +37,7 @@ export function readName(message: Uint8Array, start: number): DecodedName {
   for (;;) {
     if (offset >= message.length) throw new WireFormatError(`name at offset ${start} runs past the end of the message`);
     const labelLength = message[offset]!;
-    if (labelLength === 0) {
-      if (length < 0) length = offset + 1 - start;
-      break;
-    }
+    if (labelLength === 0) return length < 0 ? offset + 1 - start : length;
     const kind = labelLength & 0xc0;
     if (kind === 0xc0) {
       if (offset + 1 >= message.length) throw new WireFormatError(`name at offset ${start} has a truncated pointer`);
@@ -49,21 +52,40 @@ export function readName(message: Uint8Array, start: number): DecodedName {
       continue;
     }
     if (kind !== 0) throw new WireFormatError(`name at offset ${start} uses an unsupported label type 0x${kind.toString(16)}`);
-    if (labelLength > MAX_LABEL_BYTES) throw new WireFormatError(`name at offset ${start} has a label longer than ${MAX_LABEL_BYTES} bytes`);
     if (offset + 1 + labelLength > message.length) throw new WireFormatError(`name at offset ${start} has a label past the end of the message`);
     wireLength += 1 + labelLength;
     if (wireLength > MAX_NAME_WIRE_BYTES) throw new WireFormatError(`name at offset ${start} is longer than ${MAX_NAME_WIRE_BYTES} bytes`);
-    labels.push(message.subarray(offset + 1, offset + 1 + labelLength));
+    label(offset + 1, labelLength);
     offset += 1 + labelLength;
   }
-  const wire = new Uint8Array(wireLength);
+}
+
+/** Reads a possibly compressed name as presentation text. */
+export function readName(message: Uint8Array, start: number): DecodedName {
+  let name = '';
+  const length = walkName(message, start, (offset, labelLength) => {
+    for (let i = offset; i < offset + labelLength; i++) name += byteText(message[i]!);
+    name += '.';
+  });
+  return { name: name === '' ? '.' : name, length };
+}
+
+/** Reads a possibly compressed name as uncompressed wire bytes. */
+export function readNameWire(message: Uint8Array, start: number): DecodedNameWire {
+  const parts: Array<[number, number]> = [];
+  let total = 1;
+  const length = walkName(message, start, (offset, labelLength) => {
+    parts.push([offset, labelLength]);
+    total += 1 + labelLength;
+  });
+  const wire = new Uint8Array(total);
   let at = 0;
-  for (const label of labels) {
-    wire[at++] = label.length;
-    wire.set(label, at);
-    at += label.length;
+  for (const [offset, labelLength] of parts) {
+    wire[at++] = labelLength;
+    wire.set(message.subarray(offset, offset + labelLength), at);
+    at += labelLength;
   }
-  return { name: labelsToText(labels), length, wire };
+  return { wire, length };
 }
 
 function isPlain(byte: number): boolean {
@@ -71,15 +93,17 @@ function isPlain(byte: number): boolean {
     byte === 0x2d || byte === 0x5f || byte === 0x2a;
 }
 
+function byteText(byte: number): string {
+  if (isPlain(byte)) return String.fromCharCode(byte);
+  if (byte > 0x20 && byte < 0x7f) return `\\${String.fromCharCode(byte)}`;
+  return `\\${byte.toString().padStart(3, '0')}`;
+}
+
 function labelsToText(labels: readonly Uint8Array[]): string {
   if (labels.length === 0) return '.';
   let text = '';
   for (const label of labels) {
-    for (const byte of label) {
-      if (isPlain(byte)) text += String.fromCharCode(byte);
-      else if (byte > 0x20 && byte < 0x7f) text += `\\${String.fromCharCode(byte)}`;
-      else text += `\\${byte.toString().padStart(3, '0')}`;
-    }
+    for (const byte of label) text += byteText(byte);
     text += '.';
   }
   return text;
