@@ -2,6 +2,7 @@
  * Builds oedns from its configuration and hands each part its dependencies:
  * listeners → pipeline (cache, upstream). Owns the lifecycle: start, reload (SIGHUP), stop.
  */
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { MessageCache } from './cache/index.js';
@@ -46,6 +47,7 @@ async function loadConfig(options: OednsOptions): Promise<Config> {
 }
 
 export class Oedns {
+  /** Aborts every query in progress at stop(). Each upstream query listens on it while it runs. */
   private readonly shutdown = new AbortController();
 
   private constructor(
@@ -57,7 +59,9 @@ export class Oedns {
     readonly upstream: UpstreamPool,
     readonly resolver: Resolver,
     private readonly listeners: Listeners,
-  ) {}
+  ) {
+    setMaxListeners(0, this.shutdown.signal);
+  }
 
   /** Loads the configuration and opens every listener; any error here is fatal to the caller. */
   static async start(options: OednsOptions): Promise<Oedns> {

@@ -3,9 +3,11 @@
  * down from the moment of storing; bounded by entry count and by estimated bytes, evicting the
  * least recently used entry first (a Map keeps insertion order; a hit re-inserts).
  *
- * An entry keeps the answer as one encoded message (compact: one buffer instead of an object
- * per record), decoded only when needed, plus a memo slot the pipeline fills with ready-made
- * replies so that a cache hit costs a copy and a few patched bytes.
+ * An entry keeps the answer as one encoded message, decoded only when needed, plus memo slots
+ * the pipeline fills with ready-made replies, so that a hit costs a copy and a few patched
+ * bytes. Both are held as latin1 strings: on V8 a one-byte string costs its length plus a small
+ * header, where each Uint8Array carries a few hundred bytes of object and backing store; with
+ * 100,000 names cached that difference is most of the memory.
  */
 import type { CacheConfig } from '../config/index.js';
 import { canonicalName, decodeMessage, encodeMessage, type Message, type Question, type ResourceRecord } from '../wire/index.js';
@@ -18,31 +20,25 @@ export interface CachedAnswer {
   message(): Message;
   /** The stored answer with TTLs reduced by the whole seconds spent in the cache. */
   agedMessage(nowMs: number): Message;
-  /** Slots for the pipeline's prepared replies (one per reply variant). */
-  readonly memo: Array<PreparedReply | undefined>;
-}
-
-/** A reply encoded once from a cached answer, with the offsets of its TTL fields. */
-export interface PreparedReply {
-  readonly wire: Uint8Array;
-  readonly ttlOffsets: readonly number[];
+  /** Slots for the pipeline's prepared replies, one per reply variant: wire bytes as latin1. */
+  readonly memo: Array<string | undefined>;
 }
 
 class Entry implements CachedAnswer {
-  readonly memo: Array<PreparedReply | undefined> = [];
+  readonly memo: Array<string | undefined> = [];
   constructor(
-    private readonly wire: Uint8Array,
+    private readonly wire: string,
     readonly storedAtMs: number,
     readonly expiresAtMs: number,
     readonly baseBytes: number,
   ) {}
 
   get bytes(): number {
-    return this.memo.reduce((sum, p) => sum + (p ? p.wire.length + p.ttlOffsets.length * 8 + MEMO_OVERHEAD_BYTES : 0), this.baseBytes);
+    return this.memo.reduce((sum, p) => sum + (p ? p.length + MEMO_OVERHEAD_BYTES : 0), this.baseBytes);
   }
 
   message(): Message {
-    return decodeMessage(this.wire);
+    return decodeMessage(Buffer.from(this.wire, 'latin1'));
   }
 
   agedMessage(nowMs: number): Message {
@@ -54,9 +50,9 @@ class Entry implements CachedAnswer {
   }
 }
 
-/** Per-entry overhead on V8 (Map slot, key string header, entry object, buffer object), measured roughly. */
-const ENTRY_OVERHEAD_BYTES = 420;
-const MEMO_OVERHEAD_BYTES = 200;
+/** Per-entry overhead on V8 (Map slot, key and wire string headers, entry object, memo array), measured roughly. */
+const ENTRY_OVERHEAD_BYTES = 260;
+const MEMO_OVERHEAD_BYTES = 24;
 
 export interface CacheStats {
   readonly entries: number;
@@ -104,6 +100,12 @@ export class MessageCache {
     return entry;
   }
 
+  /** Like get, without counting a hit or a miss and without moving the entry in LRU order. */
+  peek(question: Question, cd: boolean, nowMs: number): CachedAnswer | undefined {
+    const entry = this.entries.get(cacheKey(question, cd));
+    return entry && nowMs < entry.expiresAtMs ? entry : undefined;
+  }
+
   /** Stores an upstream answer if it is cacheable; returns the seconds it will live (0: not stored). */
   put(question: Question, cd: boolean, message: Message, nowMs: number): number {
     const ttlSeconds = cacheTtlSeconds(message, question, this.limits);
@@ -115,13 +117,13 @@ export class MessageCache {
     // record of any answer is handed out with more than cache-max-ttl.
     const capSeconds = classifyAnswer(message, question) === 'positive' ? this.limits.maxTtlSeconds : ttlSeconds;
     const cap = (r: ResourceRecord): ResourceRecord => (r.ttl > capSeconds ? { ...r, ttl: capSeconds } : r);
-    const wire = encodeMessage({
+    const wire = Buffer.from(encodeMessage({
       ...message,
       answers: message.answers.map(cap),
       authorities: message.authorities.map(cap),
       additionals: message.additionals.map(cap),
       edns: undefined,
-    });
+    })).toString('latin1');
     const entry = new Entry(wire, nowMs, nowMs + ttlSeconds * 1000, ENTRY_OVERHEAD_BYTES + key.length + wire.length);
     this.entries.set(key, entry);
     this.bytes += entry.baseBytes;
@@ -130,8 +132,8 @@ export class MessageCache {
   }
 
   /** Accounts for a memo slot the pipeline just filled. */
-  noteMemo(prepared: PreparedReply): void {
-    this.bytes += prepared.wire.length + prepared.ttlOffsets.length * 8 + MEMO_OVERHEAD_BYTES;
+  noteMemo(prepared: string): void {
+    this.bytes += prepared.length + MEMO_OVERHEAD_BYTES;
     this.evict();
   }
 

@@ -30,9 +30,9 @@ export class UdpListener {
       const query = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       this.handler(query, { address: rinfo.address, port: rinfo.port, transport: 'udp' })
         .then((reply) => {
-          if (reply) socket.send(reply, rinfo.port, rinfo.address, (error) => {
-            if (error) this.log.debug({ client: rinfo.address, err: errorMessage(error) }, 'UDP send failed');
-          });
+          // No send callback: without one Node can complete a send synchronously. Failures
+          // surface as the socket's 'error' event.
+          if (reply) socket.send(reply, rinfo.port, rinfo.address);
         })
         .catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'query handler failed'))
         .finally(() => { this.inflight -= 1; });

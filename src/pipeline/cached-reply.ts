@@ -3,7 +3,7 @@
  * with or without EDNS, with or without DO), then each hit copies it and patches in place the ID,
  * the RD and CD flags, the client's spelling of the question name, and the aged TTLs.
  */
-import type { CachedAnswer, MessageCache, PreparedReply } from '../cache/index.js';
+import type { CachedAnswer, MessageCache } from '../cache/index.js';
 import { encodeMessage, HEADER_BYTES, ttlOffsets } from '../wire/index.js';
 import { answerFor, encodeForTransport, type ClientQuery } from './respond.js';
 
@@ -11,17 +11,19 @@ function variantOf(query: ClientQuery): number {
   return (query.edns ? 2 : 0) | (query.edns?.dnssecOk ? 1 : 0);
 }
 
-function prepare(query: ClientQuery, cached: CachedAnswer, cache: MessageCache): PreparedReply {
+/** The reply for this query's variant as a fresh buffer, encoding it into the memo the first time. */
+function prepared(query: ClientQuery, cached: CachedAnswer, cache: MessageCache): Uint8Array {
   const variant = variantOf(query);
   const existing = cached.memo[variant];
-  if (existing) return existing;
+  // Buffer.from(string) copies into Node's shared pool: as cheap as a slice, and the copy is ours to patch.
+  if (existing !== undefined) return Buffer.from(existing, 'latin1');
   const stored = cached.message();
   const template: ClientQuery = { ...query, id: 0, rd: false, cd: false, question: stored.questions[0] ?? query.question };
   const wire = encodeMessage(answerFor(template, stored));
-  const prepared = { wire, ttlOffsets: ttlOffsets(wire) };
-  cached.memo[variant] = prepared;
-  cache.noteMemo(prepared);
-  return prepared;
+  const text = Buffer.from(wire).toString('latin1');
+  cached.memo[variant] = text;
+  cache.noteMemo(text);
+  return wire;
 }
 
 function lower(byte: number): number {
@@ -50,12 +52,11 @@ export function replyFromCache(
   nowMs: number,
   limitBytes: number | undefined,
 ): Uint8Array {
-  const prepared = prepare(query, cached, cache);
-  const nameEnd = sameQuestionName(queryBytes, prepared.wire);
-  if ((limitBytes !== undefined && prepared.wire.length > limitBytes) || nameEnd < 0) {
+  const out = prepared(query, cached, cache);
+  const nameEnd = sameQuestionName(queryBytes, out);
+  if ((limitBytes !== undefined && out.length > limitBytes) || nameEnd < 0) {
     return encodeForTransport(answerFor(query, cached.agedMessage(nowMs)), limitBytes);
   }
-  const out = prepared.wire.slice();
   out[0] = query.id >>> 8;
   out[1] = query.id & 0xff;
   out[2] = (out[2]! & ~0x01) | (query.rd ? 0x01 : 0);
@@ -64,7 +65,7 @@ export function replyFromCache(
   const elapsedSeconds = Math.floor((nowMs - cached.storedAtMs) / 1000);
   if (elapsedSeconds > 0) {
     const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    for (const offset of prepared.ttlOffsets) view.setUint32(offset, Math.max(0, view.getUint32(offset) - elapsedSeconds));
+    for (const offset of ttlOffsets(out)) view.setUint32(offset, Math.max(0, view.getUint32(offset) - elapsedSeconds));
   }
   return out;
 }

@@ -79,6 +79,12 @@ export class Resolver {
     let source = 'upstream';
     try {
       upstream = await this.forward(query.question, query.cd, client, signal);
+      // Just cached: answer through the cache so the reply is prepared for the next hit too.
+      const fresh = this.deps.cache.peek(query.question, query.cd, this.nowMs());
+      if (fresh) {
+        if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: upstream.rcode, source, ms: this.nowMs() - started, client: client.address }, 'answered');
+        return replyFromCache(query, bytes, fresh, this.deps.cache, this.nowMs(), limit(query.edns));
+      }
     } catch (error) {
       this.stats.servfail += 1;
       const level = error instanceof UpstreamError ? 'warn' : 'error';

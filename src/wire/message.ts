@@ -128,7 +128,9 @@ const MIN_RECORD_BYTES = 11;
  * Reads a whole message. Throws WireFormatError for anything malformed: counts that do not match
  * the bytes (too many or trailing data), bad names, RDATA overruns, a misplaced or repeated OPT.
  */
-export function decodeMessage(bytes: Uint8Array): Message {
+export function decodeMessage(input: Uint8Array): Message {
+  // A Buffer's slice() is a view; as a plain Uint8Array every RDATA below is an owned copy.
+  const bytes = Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : input;
   const header = readHeader(bytes);
   const reader = new Reader(bytes);
   const body = bytes.length - HEADER_BYTES;
