@@ -64,7 +64,8 @@ export class TcpListener {
       for (const query of frames.push(chunk)) {
         inflight += 1;
         if (inflight >= MAX_INFLIGHT_PER_CONNECTION) socket.pause();
-        this.handler(query, client)
+        Promise.resolve()
+          .then(() => this.handler(query, client))
           .then((reply) => {
             if (reply && !socket.destroyed) socket.write(frame(reply));
           })

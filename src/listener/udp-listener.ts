@@ -1,4 +1,4 @@
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Endpoint } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -24,16 +24,28 @@ export class UdpListener {
       });
     });
     socket.on('error', (error) => this.log.error({ err: errorMessage(error) }, 'UDP socket error'));
+    // No send callback: without one Node can complete a send synchronously. Failures surface as
+    // the socket's 'error' event.
+    const send = (reply: Uint8Array | undefined, rinfo: RemoteInfo): void => {
+      if (reply) socket.send(reply, rinfo.port, rinfo.address);
+    };
     socket.on('message', (bytes, rinfo) => {
       if (this.inflight >= MAX_INFLIGHT_UDP) return;
-      this.inflight += 1;
       const query = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.handler(query, { address: rinfo.address, port: rinfo.port, transport: 'udp' })
-        .then((reply) => {
-          // No send callback: without one Node can complete a send synchronously. Failures
-          // surface as the socket's 'error' event.
-          if (reply) socket.send(reply, rinfo.port, rinfo.address);
-        })
+      let result: ReturnType<QueryHandler>;
+      try {
+        result = this.handler(query, { address: rinfo.address, port: rinfo.port, transport: 'udp' });
+      } catch (error) {
+        this.log.error({ err: errorMessage(error) }, 'query handler failed');
+        return;
+      }
+      if (!(result instanceof Promise)) {
+        send(result, rinfo);
+        return;
+      }
+      this.inflight += 1;
+      result
+        .then((reply) => send(reply, rinfo))
         .catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'query handler failed'))
         .finally(() => { this.inflight -= 1; });
     });

@@ -59,8 +59,12 @@ export class Resolver {
     this.nowMs = deps.nowMs ?? Date.now;
   }
 
-  /** Handles one query; undefined means "send nothing" (not even a header could be read). */
-  async handle(bytes: Uint8Array, client: ClientInfo, signal: AbortSignal): Promise<Uint8Array | undefined> {
+  /**
+   * Handles one query; undefined means "send nothing" (not even a header could be read). A cache
+   * hit and a rejected query are answered synchronously (no promise on the hot path); the rest
+   * returns a promise that never rejects.
+   */
+  handle(bytes: Uint8Array, client: ClientInfo, signal: AbortSignal): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     const limit = (edns: ClientQuery['edns']): number | undefined => (client.transport === 'udp' ? udpLimit(edns) : undefined);
     const parsed = this.parse(bytes, client);
     if (parsed.kind === 'drop') return undefined;
@@ -69,12 +73,16 @@ export class Resolver {
     this.stats.queries += 1;
     const started = this.nowMs();
     const cached = this.deps.cache.get(query.question, query.cd, started);
-    if (cached) {
-      this.stats.cacheHits += 1;
-      const reply = replyFromCache(query, bytes, cached, this.deps.cache, started, limit(query.edns));
-      if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), source: 'cache', client: client.address }, 'answered');
-      return reply;
-    }
+    if (!cached) return this.resolveUpstream(query, bytes, client, signal, started, limit(query.edns));
+    this.stats.cacheHits += 1;
+    const reply = replyFromCache(query, bytes, cached, this.deps.cache, started, limit(query.edns));
+    if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), source: 'cache', client: client.address }, 'answered');
+    return reply;
+  }
+
+  private async resolveUpstream(
+    query: ClientQuery, bytes: Uint8Array, client: ClientInfo, signal: AbortSignal, started: number, limitBytes: number | undefined,
+  ): Promise<Uint8Array> {
     let upstream: Pick<Message, 'rcode' | 'answers' | 'authorities' | 'additionals'>;
     let source = 'upstream';
     try {
@@ -83,7 +91,7 @@ export class Resolver {
       const fresh = this.deps.cache.peek(query.question, query.cd, this.nowMs());
       if (fresh) {
         if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: upstream.rcode, source, ms: this.nowMs() - started, client: client.address }, 'answered');
-        return replyFromCache(query, bytes, fresh, this.deps.cache, this.nowMs(), limit(query.edns));
+        return replyFromCache(query, bytes, fresh, this.deps.cache, this.nowMs(), limitBytes);
       }
     } catch (error) {
       this.stats.servfail += 1;
@@ -94,7 +102,7 @@ export class Resolver {
     }
     const reply = answerFor(query, upstream);
     if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: reply.rcode, source, ms: this.nowMs() - started, client: client.address }, 'answered');
-    return encodeForTransport(reply, limit(query.edns));
+    return encodeForTransport(reply, limitBytes);
   }
 
   private parse(bytes: Uint8Array, client: ClientInfo):
