@@ -39,6 +39,18 @@ for var in SECONDS_PER_RUN NAMES CACHED_NAMES CLIENTS MAX_OUTSTANDING; do
 done
 ((NAMES <= 999999)) || die "BENCH_NAMES must be at most 999999 (names are h000001..h999999)"
 ((CACHED_NAMES <= 9999)) || die "BENCH_CACHED_NAMES must be at most 9999"
+# Install what is missing from Debian's packages (root), with their services kept from starting.
+missing=()
+for pkg in bind9 bind9-dnsutils unbound dnsperf curl; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  policy_created=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; policy_created=1; fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if ((policy_created)); then rm -f /usr/sbin/policy-rc.d; fi
+fi
 for tool in node named unbound dnsperf dig curl awk seq; do
   command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] || die "$tool not found"
 done
@@ -217,7 +229,7 @@ wait_for_answer named "$NAMED_PORT" "$TMP/named.log" "h$(printf %06d "$NAMES").b
 
 log "starting oedns on $ADDRESS#$OEDNS_PORT"
 # shellcheck disable=SC2086 # BENCH_OEDNS_ARGS is a list of extra flags
-(cd "$REPO_DIR" && exec node dist/cli.js serve --listen "$ADDRESS:$OEDNS_PORT" \
+(cd "$REPO_DIR" && exec node --max-old-space-size=512 dist/cli.js serve --listen "$ADDRESS:$OEDNS_PORT" \
   --upstream "$ADDRESS:$NAMED_PORT" --log-level warn ${BENCH_OEDNS_ARGS:-}) \
   </dev/null >"$TMP/oedns.log" 2>&1 &
 PIDS[oedns]=$!

@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then npm ci --no-audit --no-fund; fi
 npm run --silent build
-exec node dist/cli.js serve "$@"
+# The heap cap matches dist/cli.js's shebang (see src/cli.ts).
+exec node --max-old-space-size=512 dist/cli.js serve "$@"

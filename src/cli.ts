@@ -1,5 +1,11 @@
-#!/usr/bin/env node
-/** The `oedns` command. Startup errors are fatal and printed as one clear line plus a JSON log. */
+#!/usr/bin/env -S node --max-old-space-size=512
+/**
+ * The `oedns` command. Startup errors are fatal and printed as one clear line plus a JSON log.
+ *
+ * The shebang caps V8's old space at 512 MiB: with the default (a quarter of the machine's
+ * memory) V8 lets the heap grow to about three times the live data before collecting, which
+ * puts a 100,000-name cache at 240 MB RSS instead of 170 MB. scripts/serve.sh passes the same.
+ */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { AppError, errorMessage } from './core/errors.js';

@@ -5,6 +5,7 @@
 import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { MessageCache } from './cache/index.js';
 import {
   buildConfig, formatEndpoint, mergeSettings, parseSettingsFile,
@@ -46,6 +47,21 @@ async function loadConfig(options: OednsOptions): Promise<Config> {
   return buildConfig(mergeSettings(fileSettings, options.flags), env);
 }
 
+/** Live heap per cache byte budget, with room for in-flight work and V8's own slack. */
+const HEAP_PER_CACHE_BYTE = 2;
+const HEAP_BASE_BYTES = 96 * 1024 * 1024;
+
+/** A cache budget the heap cannot hold would end in an out-of-memory crash: say so at once. */
+function warnIfHeapTooSmall(config: Config, log: Logger): void {
+  const limitBytes = getHeapStatistics().heap_size_limit;
+  const neededBytes = config.cache.maxBytes * HEAP_PER_CACHE_BYTE + HEAP_BASE_BYTES;
+  if (neededBytes > limitBytes) {
+    const mb = (n: number): number => Math.ceil(n / 1024 / 1024);
+    log.warn({ cacheMaxMb: mb(config.cache.maxBytes), heapLimitMb: mb(limitBytes), neededMb: mb(neededBytes) },
+      `cache-max-mb is too large for the JavaScript heap: lower it, or start node with --max-old-space-size=${mb(neededBytes)}`);
+  }
+}
+
 export class Oedns {
   /** Aborts every query in progress at stop(). Each upstream query listens on it while it runs. */
   private readonly shutdown = new AbortController();
@@ -85,6 +101,7 @@ export class Oedns {
       await listeners.closeAll();
       throw error;
     }
+    warnIfHeapTooSmall(config, log);
     log.info({
       listen: listeners.endpoints.map(formatEndpoint),
       upstreams: config.upstream.servers.map(formatEndpoint),
@@ -148,6 +165,7 @@ export class Oedns {
       if (!wanted.has(formatEndpoint(endpoint))) await this.listeners.close(endpoint);
     }
     for (const logger of this.loggers) logger.level = next.logLevel;
+    warnIfHeapTooSmall(next, this.log);
     this.upstream.reconfigure(next.upstream);
     this.cache.reconfigure(next.cache);
     this.listeners.reconfigure({ idleTimeoutMs: next.tcpIdleTimeoutMs, maxConnections: next.tcpMaxConnections });

@@ -216,15 +216,24 @@ describe('MessageCache: bounds and eviction (least recently used first)', () => 
     expect(cache.stats()).toMatchObject({ entries: 2, evictions: 1 });
   });
 
-  it('keeps a recently read entry and evicts the one read least recently', () => {
+  it('keeps a recently read entry and evicts the one read least recently (LRU to the second)', () => {
     const cache = new MessageCache({ ...limits, maxEntries: 2 });
     cache.put(names[0]!, false, positive(names[0]!), T0);
     cache.put(names[1]!, false, positive(names[1]!), T0);
-    expect(read(cache, names[0]!, false, T0 + 1)).toBeDefined();
-    cache.put(names[2]!, false, positive(names[2]!), T0 + 2);
-    expect(read(cache, names[0]!, false, T0 + 3)).toBeDefined();
-    expect(read(cache, names[1]!, false, T0 + 3)).toBeUndefined();
-    expect(read(cache, names[2]!, false, T0 + 3)).toBeDefined();
+    expect(read(cache, names[0]!, false, T0 + 1000)).toBeDefined();
+    cache.put(names[2]!, false, positive(names[2]!), T0 + 1001);
+    expect(read(cache, names[0]!, false, T0 + 1002)).toBeDefined();
+    expect(read(cache, names[1]!, false, T0 + 1002)).toBeUndefined();
+    expect(read(cache, names[2]!, false, T0 + 1002)).toBeDefined();
+  });
+
+  it('does not reorder an entry read again within a second of its last move', () => {
+    const cache = new MessageCache({ ...limits, maxEntries: 2 });
+    cache.put(names[0]!, false, positive(names[0]!), T0);
+    cache.put(names[1]!, false, positive(names[1]!), T0);
+    expect(read(cache, names[0]!, false, T0 + 999)).toBeDefined();
+    cache.put(names[2]!, false, positive(names[2]!), T0 + 999);
+    expect(read(cache, names[0]!, false, T0 + 999)).toBeUndefined();
   });
 
   it('evicts by estimated bytes beyond cache-max-mb', () => {
@@ -243,12 +252,12 @@ describe('MessageCache: bounds and eviction (least recently used first)', () => 
   it('evicts at once when reconfigured with smaller limits, keeping the most recent', () => {
     const cache = new MessageCache(limits);
     for (const q of names) cache.put(q, false, positive(q), T0);
-    read(cache, names[0]!, false, T0);
+    read(cache, names[0]!, false, T0 + 1000);
     cache.reconfigure({ ...limits, maxEntries: 2 });
     expect(cache.stats()).toMatchObject({ entries: 2, evictions: 2 });
-    expect(read(cache, names[0]!, false, T0)).toBeDefined();
-    expect(read(cache, names[3]!, false, T0)).toBeDefined();
-    expect(read(cache, names[1]!, false, T0)).toBeUndefined();
+    expect(read(cache, names[0]!, false, T0 + 1000)).toBeDefined();
+    expect(read(cache, names[3]!, false, T0 + 1000)).toBeDefined();
+    expect(read(cache, names[1]!, false, T0 + 1000)).toBeUndefined();
   });
 
   it('accounts bytes back to zero when entries leave', () => {

@@ -26,12 +26,16 @@ export interface CachedAnswer {
 
 class Entry implements CachedAnswer {
   readonly memo: Array<string | undefined> = [];
+  /** When the entry last moved to the recent end of the LRU order. */
+  touchedAtMs: number;
   constructor(
     private readonly wire: string,
     readonly storedAtMs: number,
     readonly expiresAtMs: number,
     readonly baseBytes: number,
-  ) {}
+  ) {
+    this.touchedAtMs = storedAtMs;
+  }
 
   get bytes(): number {
     return this.memo.reduce((sum, p) => sum + (p ? p.length + MEMO_OVERHEAD_BYTES : 0), this.baseBytes);
@@ -51,8 +55,13 @@ class Entry implements CachedAnswer {
 }
 
 /** Per-entry overhead on V8 (Map slot, key and wire string headers, entry object, memo array), measured roughly. */
-const ENTRY_OVERHEAD_BYTES = 260;
-const MEMO_OVERHEAD_BYTES = 24;
+const ENTRY_OVERHEAD_BYTES = 420;
+const MEMO_OVERHEAD_BYTES = 40;
+/**
+ * A hit moves its entry to the recent end at most this often: re-inserting into a Map on every
+ * hit is the largest cost of a hit, and LRU order to the second is plenty for eviction.
+ */
+const LRU_TOUCH_INTERVAL_MS = 1000;
 
 export interface CacheStats {
   readonly entries: number;
@@ -63,7 +72,7 @@ export interface CacheStats {
 }
 
 export function cacheKey(question: Question, cd: boolean): string {
-  return `${canonicalName(question.name)}|${question.type}|${question.class}|${cd ? 1 : 0}`;
+  return canonicalName(question.name) + String.fromCharCode(question.type, question.class, cd ? 1 : 0);
 }
 
 export class MessageCache {
@@ -94,8 +103,11 @@ export class MessageCache {
       this.misses += 1;
       return undefined;
     }
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    if (nowMs - entry.touchedAtMs >= LRU_TOUCH_INTERVAL_MS) {
+      entry.touchedAtMs = nowMs;
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
     this.hits += 1;
     return entry;
   }
