@@ -10,7 +10,7 @@
  * 100,000 names cached that difference is most of the memory.
  */
 import type { CacheConfig } from '../config/index.js';
-import { canonicalName, decodeMessage, encodeMessage, type Message, type Question, type ResourceRecord } from '../wire/index.js';
+import { decodeMessage, nameKey, encodeMessage, type Message, type Question, type ResourceRecord } from '../wire/index.js';
 import { cacheTtlSeconds, classifyAnswer } from './ttl.js';
 
 export interface CachedAnswer {
@@ -71,8 +71,13 @@ export interface CacheStats {
   readonly evictions: number;
 }
 
+/** Name key (see wire's nameKey), then type, class and CD as one character each. */
+export function cacheKeyOf(nameKeyText: string, type: number, klass: number, cd: boolean): string {
+  return nameKeyText + String.fromCharCode(type, klass, cd ? 1 : 0);
+}
+
 export function cacheKey(question: Question, cd: boolean): string {
-  return canonicalName(question.name) + String.fromCharCode(question.type, question.class, cd ? 1 : 0);
+  return cacheKeyOf(nameKey(question.name), question.type, question.class, cd);
 }
 
 export class MessageCache {
@@ -92,15 +97,19 @@ export class MessageCache {
   }
 
   get(question: Question, cd: boolean, nowMs: number): CachedAnswer | undefined {
-    const key = cacheKey(question, cd);
+    return this.getByKey(cacheKey(question, cd), nowMs, true);
+  }
+
+  /** A lookup by a key built with cacheKeyOf; `countMiss` false for a probe the caller will repeat. */
+  getByKey(key: string, nowMs: number, countMiss: boolean): CachedAnswer | undefined {
     const entry = this.entries.get(key);
     if (!entry) {
-      this.misses += 1;
+      if (countMiss) this.misses += 1;
       return undefined;
     }
     if (nowMs >= entry.expiresAtMs) {
       this.remove(key, entry);
-      this.misses += 1;
+      if (countMiss) this.misses += 1;
       return undefined;
     }
     if (nowMs - entry.touchedAtMs >= LRU_TOUCH_INTERVAL_MS) {

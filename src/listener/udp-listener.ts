@@ -31,7 +31,8 @@ export class UdpListener {
     };
     socket.on('message', (bytes, rinfo) => {
       if (this.inflight >= MAX_INFLIGHT_UDP) return;
-      const query = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      // A Buffer is a Uint8Array; the pipeline reads it without copying.
+      const query: Uint8Array = bytes;
       let result: ReturnType<QueryHandler>;
       try {
         result = this.handler(query, { address: rinfo.address, port: rinfo.port, transport: 'udp' });

@@ -4,21 +4,37 @@
  * the RD and CD flags, the client's spelling of the question name, and the aged TTLs.
  */
 import type { CachedAnswer, MessageCache } from '../cache/index.js';
-import { encodeMessage, HEADER_BYTES, ttlOffsets } from '../wire/index.js';
+import { ageTtls, DEFAULT_EDNS_UDP_BYTES, encodeMessage, HEADER_BYTES, Opcode } from '../wire/index.js';
 import { answerFor, encodeForTransport, type ClientQuery } from './respond.js';
 
-function variantOf(query: ClientQuery): number {
-  return (query.edns ? 2 : 0) | (query.edns?.dnssecOk ? 1 : 0);
+/** What shapes a reply to a cached answer, however the query was read. */
+export interface ReplyShape {
+  readonly id: number;
+  readonly rd: boolean;
+  readonly cd: boolean;
+  readonly edns: boolean;
+  readonly dnssecOk: boolean;
+  /** The client's UDP limit; undefined over TCP. */
+  readonly limitBytes: number | undefined;
 }
 
-/** The reply for this query's variant as a fresh buffer, encoding it into the memo the first time. */
-function prepared(query: ClientQuery, cached: CachedAnswer, cache: MessageCache): Uint8Array {
-  const variant = variantOf(query);
+export function shapeOf(query: ClientQuery, limitBytes: number | undefined): ReplyShape {
+  return { id: query.id, rd: query.rd, cd: query.cd, edns: query.edns !== undefined, dnssecOk: query.edns?.dnssecOk ?? false, limitBytes };
+}
+
+/** The reply for this variant as a fresh buffer, encoding it into the memo the first time. */
+function prepared(shape: ReplyShape, cached: CachedAnswer, cache: MessageCache): Uint8Array {
+  const variant = (shape.edns ? 2 : 0) | (shape.dnssecOk ? 1 : 0);
   const existing = cached.memo[variant];
   // Buffer.from(string) copies into Node's shared pool: as cheap as a slice, and the copy is ours to patch.
   if (existing !== undefined) return Buffer.from(existing, 'latin1');
   const stored = cached.message();
-  const template: ClientQuery = { ...query, id: 0, rd: false, cd: false, question: stored.questions[0] ?? query.question };
+  const question = stored.questions[0];
+  if (!question) throw new Error('cached answer without a question');
+  const template: ClientQuery = {
+    id: 0, opcode: Opcode.Query, rd: false, cd: false, question,
+    edns: shape.edns ? { udpPayloadSize: DEFAULT_EDNS_UDP_BYTES, version: 0, dnssecOk: shape.dnssecOk, options: [] } : undefined,
+  };
   const wire = encodeMessage(answerFor(template, stored));
   const text = Buffer.from(wire).toString('latin1');
   cached.memo[variant] = text;
@@ -30,7 +46,7 @@ function lower(byte: number): number {
   return byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
 }
 
-/** Whether the client's question name (uncompressed at offset 12) matches the prepared one. */
+/** Where the client's question name (uncompressed at offset 12) ends if it matches the prepared one; -1 if not. */
 function sameQuestionName(queryBytes: Uint8Array, wire: Uint8Array): number {
   let offset = HEADER_BYTES;
   for (;;) {
@@ -44,28 +60,27 @@ function sameQuestionName(queryBytes: Uint8Array, wire: Uint8Array): number {
   }
 }
 
-export function replyFromCache(
-  query: ClientQuery,
-  queryBytes: Uint8Array,
-  cached: CachedAnswer,
-  cache: MessageCache,
-  nowMs: number,
-  limitBytes: number | undefined,
-): Uint8Array {
-  const out = prepared(query, cached, cache);
+/**
+ * The prepared reply patched for this client, or undefined when it cannot be used as is (it
+ * would need truncating, or the client's name is compressed): then the caller encodes one.
+ */
+export function patchedReply(shape: ReplyShape, queryBytes: Uint8Array, cached: CachedAnswer, cache: MessageCache, nowMs: number): Uint8Array | undefined {
+  const out = prepared(shape, cached, cache);
+  if (shape.limitBytes !== undefined && out.length > shape.limitBytes) return undefined;
   const nameEnd = sameQuestionName(queryBytes, out);
-  if ((limitBytes !== undefined && out.length > limitBytes) || nameEnd < 0) {
-    return encodeForTransport(answerFor(query, cached.agedMessage(nowMs)), limitBytes);
-  }
-  out[0] = query.id >>> 8;
-  out[1] = query.id & 0xff;
-  out[2] = (out[2]! & ~0x01) | (query.rd ? 0x01 : 0);
-  out[3] = (out[3]! & ~0x10) | (query.cd ? 0x10 : 0);
+  if (nameEnd < 0) return undefined;
+  out[0] = shape.id >>> 8;
+  out[1] = shape.id & 0xff;
+  out[2] = (out[2]! & ~0x01) | (shape.rd ? 0x01 : 0);
+  out[3] = (out[3]! & ~0x10) | (shape.cd ? 0x10 : 0);
   out.set(queryBytes.subarray(HEADER_BYTES, nameEnd), HEADER_BYTES);
   const elapsedSeconds = Math.floor((nowMs - cached.storedAtMs) / 1000);
-  if (elapsedSeconds > 0) {
-    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    for (const offset of ttlOffsets(out)) view.setUint32(offset, Math.max(0, view.getUint32(offset) - elapsedSeconds));
-  }
+  if (elapsedSeconds > 0) ageTtls(out, elapsedSeconds);
   return out;
+}
+
+/** A reply from the cache for a fully decoded query: patched if possible, encoded otherwise. */
+export function replyFromCache(query: ClientQuery, queryBytes: Uint8Array, cached: CachedAnswer, cache: MessageCache, nowMs: number, limitBytes: number | undefined): Uint8Array {
+  return patchedReply(shapeOf(query, limitBytes), queryBytes, cached, cache, nowMs) ??
+    encodeForTransport(answerFor(query, cached.agedMessage(nowMs)), limitBytes);
 }

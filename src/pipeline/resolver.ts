@@ -7,14 +7,14 @@ import type { Endpoint } from '../config/index.js';
 import { errorMessage, UpstreamError, WireFormatError } from '../core/errors.js';
 import { RateLimitedLog, type Logger } from '../core/log.js';
 import type { MessageCache } from '../cache/index.js';
-import { cacheKey } from '../cache/index.js';
+import { cacheKey, cacheKeyOf } from '../cache/index.js';
 import type { UpstreamPool } from '../upstream/index.js';
 import {
-  decodeMessage, HEADER_BYTES, Opcode, Rcode, readHeader, RRType, typeName,
+  decodeMessage, HEADER_BYTES, readName, readPlainQuery, Opcode, Rcode, readHeader, RRType, typeName,
   type Message, type Question,
 } from '../wire/index.js';
-import { replyFromCache } from './cached-reply.js';
-import { answerFor, encodeForTransport, errorFor, udpLimit, type ClientQuery } from './respond.js';
+import { patchedReply, replyFromCache } from './cached-reply.js';
+import { answerFor, encodeForTransport, errorFor, udpLimit, udpLimitFor, type ClientQuery } from './respond.js';
 
 export interface ClientInfo {
   readonly address: string;
@@ -65,6 +65,8 @@ export class Resolver {
    * returns a promise that never rejects.
    */
   handle(bytes: Uint8Array, client: ClientInfo, signal: AbortSignal): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    const quick = this.fromCacheQuickly(bytes, client);
+    if (quick) return quick;
     const limit = (edns: ClientQuery['edns']): number | undefined => (client.transport === 'udp' ? udpLimit(edns) : undefined);
     const parsed = this.parse(bytes, client);
     if (parsed.kind === 'drop') return undefined;
@@ -77,6 +79,25 @@ export class Resolver {
     this.stats.cacheHits += 1;
     const reply = replyFromCache(query, bytes, cached, this.deps.cache, started, limit(query.edns));
     if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), source: 'cache', client: client.address }, 'answered');
+    return reply;
+  }
+
+  /**
+   * The hot path: a plain query read without decoding it, answered from a prepared reply. Any
+   * query it cannot serve that way (not plain, not cached, needing truncation) takes the full path.
+   */
+  private fromCacheQuickly(bytes: Uint8Array, client: ClientInfo): Uint8Array | undefined {
+    const plain = readPlainQuery(bytes);
+    if (!plain) return undefined;
+    const now = this.nowMs();
+    const cached = this.deps.cache.getByKey(cacheKeyOf(plain.nameKey, plain.type, plain.class, plain.cd), now, false);
+    if (!cached) return undefined;
+    const limitBytes = client.transport === 'udp' ? udpLimitFor(plain.edns ? plain.udpPayloadSize : undefined) : undefined;
+    const reply = patchedReply({ id: plain.id, rd: plain.rd, cd: plain.cd, edns: plain.edns, dnssecOk: plain.dnssecOk, limitBytes }, bytes, cached, this.deps.cache, now);
+    if (!reply) return undefined;
+    this.stats.queries += 1;
+    this.stats.cacheHits += 1;
+    if (this.debug) this.deps.log.debug({ qname: readName(bytes, HEADER_BYTES).name, qtype: typeName(plain.type), source: 'cache', client: client.address }, 'answered');
     return reply;
   }
 

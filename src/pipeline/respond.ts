@@ -53,8 +53,13 @@ export function errorFor(header: Pick<RawHeader, 'id' | 'opcode' | 'rd' | 'cd'>,
 
 /** RFC 6891 §6.2.5: the payload a UDP answer may use; at least 512, at most oedns' own 1232. */
 export function udpLimit(edns: Edns | undefined): number {
-  if (!edns) return CLASSIC_UDP_BYTES;
-  return Math.max(CLASSIC_UDP_BYTES, Math.min(edns.udpPayloadSize, DEFAULT_EDNS_UDP_BYTES));
+  return udpLimitFor(edns?.udpPayloadSize);
+}
+
+/** The same from the client's advertised size alone (undefined: no EDNS). */
+export function udpLimitFor(udpPayloadSize: number | undefined): number {
+  if (udpPayloadSize === undefined) return CLASSIC_UDP_BYTES;
+  return Math.max(CLASSIC_UDP_BYTES, Math.min(udpPayloadSize, DEFAULT_EDNS_UDP_BYTES));
 }
 
 /**

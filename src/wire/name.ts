@@ -148,6 +148,20 @@ export function normalizeName(name: string): string {
   return labelsToText(nameToLabels(name));
 }
 
+/**
+ * A map key for a name: its uncompressed wire form with ASCII letters lowercased, as a latin1
+ * string. readPlainQuery builds the same key straight from a packet's bytes. (Not
+ * String#toLowerCase on latin1, which would also fold bytes 0xC0–0xDE and merge distinct names.)
+ */
+export function nameKey(name: string): string {
+  let key = '';
+  for (const label of nameToLabels(name)) {
+    key += String.fromCharCode(label.length);
+    for (const byte of label) key += String.fromCharCode(byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte);
+  }
+  return `${key}\u0000`;
+}
+
 /** Canonical comparison key (RFC 4034 §6.2: ASCII letters lowercased). */
 export function canonicalName(name: string): string {
   return name.toLowerCase();
