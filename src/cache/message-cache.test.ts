@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CacheConfig } from '../config/index.js';
 import { decodeSoa, Rcode, RRClass, RRType, type Message, type Question, type ResourceRecord } from '../wire/index.js';
+import { nameWire, rr, soaRecord } from '../../test/support/unit.js';
 import { cacheKey, MessageCache } from './message-cache.js';
 
 /** A fixed instant; the cache never reads the clock. */
@@ -10,25 +11,10 @@ const limits: CacheConfig = {
   maxEntries: 1000, maxBytes: 64 << 20, maxTtlSeconds: 86_400, minTtlSeconds: 0, negativeMaxTtlSeconds: 3600,
 };
 
-function nameWire(name: string): number[] {
-  const out: number[] = [];
-  for (const label of name.split('.').filter((l) => l.length > 0)) out.push(label.length, ...Array.from(label, (c) => c.charCodeAt(0)));
-  out.push(0);
-  return out;
-}
 
-function u32(value: number): number[] {
-  return [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
-}
 
-function rr(name: string, type: number, ttl: number, rdata: number[]): ResourceRecord {
-  return { name, type, class: RRClass.IN, ttl, rdata: Uint8Array.from(rdata) };
-}
 
-const soa = (ttl: number, minimumSeconds: number): ResourceRecord => rr('example.com.', RRType.SOA, ttl, [
-  ...nameWire('ns1.example.com.'), ...nameWire('hostmaster.example.com.'),
-  ...u32(1), ...u32(7200), ...u32(3600), ...u32(1209600), ...u32(minimumSeconds),
-]);
+const soa = (ttl: number, minimumSeconds: number): ResourceRecord => soaRecord(ttl, minimumSeconds);
 
 function question(name: string, type: number = RRType.A): Question {
   return { name, type, class: RRClass.IN };

@@ -1,35 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { CacheConfig } from '../config/index.js';
-import { normalizeName, Rcode, RRClass, RRType, type Message, type Question, type ResourceRecord } from '../wire/index.js';
+import { Rcode, RRClass, RRType, type Message, type Question, type ResourceRecord } from '../wire/index.js';
+import { nameWire, rr, soaRecord } from '../../test/support/unit.js';
 import { cacheTtlSeconds, classifyAnswer } from './ttl.js';
 
 const limits: CacheConfig = {
   maxEntries: 1000, maxBytes: 1 << 20, maxTtlSeconds: 86_400, minTtlSeconds: 0, negativeMaxTtlSeconds: 3600,
 };
 
-function nameWire(name: string): number[] {
-  const out: number[] = [];
-  for (const label of normalizeName(name).split('.').filter((l) => l.length > 0)) {
-    out.push(label.length, ...Array.from(label, (c) => c.charCodeAt(0)));
-  }
-  out.push(0);
-  return out;
-}
 
-function u32(value: number): number[] {
-  return [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
-}
 
-function rr(name: string, type: number, ttl: number, rdata: number[]): ResourceRecord {
-  return { name, type, class: RRClass.IN, ttl, rdata: Uint8Array.from(rdata) };
-}
 
 const a = (name: string, ttl: number): ResourceRecord => rr(name, RRType.A, ttl, [192, 0, 2, 1]);
 const cname = (name: string, target: string, ttl: number): ResourceRecord => rr(name, RRType.CNAME, ttl, nameWire(target));
-const soa = (ttl: number, minimumSeconds: number): ResourceRecord => rr('example.com.', RRType.SOA, ttl, [
-  ...nameWire('ns1.example.com.'), ...nameWire('hostmaster.example.com.'),
-  ...u32(2024010101), ...u32(7200), ...u32(3600), ...u32(1209600), ...u32(minimumSeconds),
-]);
+const soa = (ttl: number, minimumSeconds: number): ResourceRecord => soaRecord(ttl, minimumSeconds);
 
 const q: Question = { name: 'www.example.com.', type: RRType.A, class: RRClass.IN };
 

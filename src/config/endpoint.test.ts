@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { expectAppError } from '../../test/support/unit.js';
 import { ConfigError } from '../core/errors.js';
 import { formatEndpoint, parseEndpoint } from './endpoint.js';
 import { parseResolvConf } from './resolv-conf.js';
 
 function expectConfigError(fn: () => unknown, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ConfigError);
-  expect((caught as ConfigError).code).toBe('ERR_CONFIG');
-  expect((caught as ConfigError).message).toMatch(pattern);
+  expectAppError(fn, ConfigError, pattern);
 }
 
 describe('parseEndpoint', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { expectAppError } from '../../test/support/unit.js';
 import { ForwardingLoopError } from '../core/errors.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { assertNoLoop, reachesListener, selfReferences } from './loop.js';
@@ -7,15 +8,7 @@ const ep = (text: string): Endpoint => parseEndpoint(text, 53, 'test');
 const hostAddresses = ['127.0.0.1', '::1', '192.0.2.7', '2001:db8::7', 'fe80::7'];
 
 function expectLoopError(fn: () => unknown, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ForwardingLoopError);
-  expect((caught as ForwardingLoopError).code).toBe('ERR_FORWARDING_LOOP');
-  expect((caught as ForwardingLoopError).message).toMatch(pattern);
+  expectAppError(fn, ForwardingLoopError, pattern);
 }
 
 describe('reachesListener', () => {

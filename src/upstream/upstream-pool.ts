@@ -13,7 +13,8 @@ import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/log.js';
 import { DEFAULT_EDNS_UDP_BYTES, encodeMessage, Opcode, Rcode, type Message, type Question } from '../wire/index.js';
 import { exchangeTcp } from './tcp-exchange.js';
-import { exchangeUdp, type ExchangeObserver } from './udp-exchange.js';
+import type { ExchangeObserver } from './exchange.js';
+import { exchangeUdp } from './udp-exchange.js';
 
 interface ServerState {
   readonly endpoint: Endpoint;

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { expectAppError, nameWire } from '../../test/support/unit.js';
 import { WireFormatError } from '../core/errors.js';
 import { Rcode, RRClass, RRType } from './constants.js';
 import { encodeMessage } from './encode.js';
 import { decodeMessage, readHeader, type Message, type ResourceRecord } from './message.js';
-import { nameToLabels } from './name.js';
-
-/** Uncompressed wire form of a name in presentation form. */
-function nameWire(name: string): number[] {
-  const out: number[] = [];
-  for (const label of nameToLabels(name)) out.push(label.length, ...label);
-  out.push(0);
-  return out;
-}
 
 function ascii(text: string): number[] {
   return Array.from(text, (c) => c.charCodeAt(0));
@@ -106,15 +98,7 @@ const sample = message({
 });
 
 function expectWireError(fn: () => unknown, pattern?: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(WireFormatError);
-  expect((caught as WireFormatError).code).toBe('ERR_WIRE_FORMAT');
-  if (pattern) expect((caught as WireFormatError).message).toMatch(pattern);
+  expectAppError(fn, WireFormatError, pattern);
 }
 
 /** Index of `needle` inside `haystack`, or -1. */

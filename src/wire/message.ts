@@ -158,7 +158,6 @@ export function decodeMessage(input: Uint8Array): Message {
   };
 }
 
-interface OptRecord extends ResourceRecord { readonly isOpt: true }
 
 function readRecords(reader: Reader, count: number, section: string): ResourceRecord[] {
   const records: ResourceRecord[] = [];

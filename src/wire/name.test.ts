@@ -1,31 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { expectAppError, nameWire } from '../../test/support/unit.js';
 import { WireFormatError } from '../core/errors.js';
 import { canonicalName, nameToLabels, namesEqual, normalizeName, readName, readNameWire } from './name.js';
 
-/** Uncompressed wire form of a plain ASCII name such as `www.example.com.`. */
-function wire(name: string): number[] {
-  const out: number[] = [];
-  for (const label of name.split('.').filter((l) => l.length > 0)) {
-    out.push(label.length, ...Array.from(label, (c) => c.charCodeAt(0)));
-  }
-  out.push(0);
-  return out;
-}
+const wire = nameWire;
 
 function label(length: number, fill = 0x61): number[] {
   return [length, ...new Array<number>(length).fill(fill)];
 }
 
-function expectWireError(fn: () => unknown, message: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(WireFormatError);
-  expect((caught as WireFormatError).code).toBe('ERR_WIRE_FORMAT');
-  expect((caught as WireFormatError).message).toMatch(message);
+function expectWireError(fn: () => unknown, pattern: RegExp): void {
+  expectAppError(fn, WireFormatError, pattern);
 }
 
 describe('readName (RFC 1035 §3.1, §4.1.4)', () => {

@@ -1,19 +1,14 @@
 /**
  * Typed views of RDATA fields, decoded by @leichtgewicht/dns-packet from the bytes oedns keeps.
- * dns-packet's RDATA codecs start at the 2-byte RDLENGTH, so the bytes are framed first.
+ * dns-packet's RDATA codecs start at the 2-byte RDLENGTH, so the bytes get that prefix first
+ * (the same 2-byte length that frames a TCP message).
  */
 import * as dnsPacket from '@leichtgewicht/dns-packet';
 import { WireFormatError } from '../core/errors.js';
 import { RRType, typeName } from './constants.js';
+import { frame } from './framing.js';
 import type { ResourceRecord } from './message.js';
 
-function framed(rdata: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(rdata.length + 2);
-  bytes[0] = rdata.length >>> 8;
-  bytes[1] = rdata.length & 0xff;
-  bytes.set(rdata, 2);
-  return bytes;
-}
 
 export interface SoaFields {
   readonly mname: string;
@@ -29,7 +24,7 @@ export interface SoaFields {
 export function decodeSoa(record: ResourceRecord): SoaFields {
   if (record.type !== RRType.SOA) throw new WireFormatError(`${record.name} ${typeName(record.type)} is not an SOA record`);
   try {
-    const soa = dnsPacket.soa.decode(framed(record.rdata), 0);
+    const soa = dnsPacket.soa.decode(frame(record.rdata), 0);
     return {
       mname: soa.mname, rname: soa.rname, serial: soa.serial ?? 0, refreshSeconds: soa.refresh ?? 0,
       retrySeconds: soa.retry ?? 0, expireSeconds: soa.expire ?? 0, minimumSeconds: soa.minimum ?? 0,
