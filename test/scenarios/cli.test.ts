@@ -19,7 +19,7 @@ let dir: string;
 
 beforeAll(async () => {
   authA = await startAuthServer({ zones: [{ origin: 'example.test.', records: ['www 300 IN A 192.0.2.1'] }] });
-  authB = await startAuthServer({ zones: [{ origin: 'example.test.', records: ['www 300 IN A 192.0.2.2'] }] });
+  authB = await startAuthServer({ zones: [{ origin: 'example.test.', records: ['www 300 IN A 192.0.2.2', 'new 300 IN A 192.0.2.22'] }] });
   dir = await mkdtemp(join(tmpdir(), 'oedns-cli-'));
 });
 afterAll(async () => {
@@ -100,17 +100,25 @@ describe('running process', () => {
       expect(output()).toContain('"oedns serving"');
       expect((await dig(server, ['www.example.test', 'A'])).stdout).toMatch(/192\.0\.2\.1\b/);
 
-      await writeFile(config, `listen: 127.0.0.1:${port}\nupstream: 127.0.0.1:${authB.port}\ncache-max-entries: 10\n`);
+      // New upstream and a second listen address.
+      const port2 = await freePort();
+      await writeFile(config, `listen: [127.0.0.1:${port}, 127.0.0.1:${port2}]\nupstream: 127.0.0.1:${authB.port}\ncache-max-entries: 10\n`);
       child.kill('SIGHUP');
       await waitFor(() => output().includes('"configuration reloaded"'));
-      expect((await dig(server, ['www.example.test', 'AAAA'])).stdout).toMatch(/status: NOERROR/);
-      expect((await dig(server, ['+norec', 'other.example.test', 'A'])).stdout).toMatch(/status: NXDOMAIN/);
-      expect(output()).toContain(`127.0.0.1:${authB.port}`);
+      expect((await dig(server, ['new.example.test', 'A'])).stdout).toMatch(/192\.0\.2\.22/);
+      expect((await dig({ address: '127.0.0.1', port: port2 }, ['new.example.test', 'A'])).stdout).toMatch(/192\.0\.2\.22/);
+
+      // The first address dropped: it stops answering, the second goes on.
+      await writeFile(config, `listen: 127.0.0.1:${port2}\nupstream: 127.0.0.1:${authB.port}\n`);
+      child.kill('SIGHUP');
+      await waitFor(() => output().split('"configuration reloaded"').length === 3);
+      expect((await dig(server, ['+tries=1', '+time=1', 'new.example.test', 'A'])).exitCode).not.toBe(0);
+      const second = { address: '127.0.0.1', port: port2 };
 
       await writeFile(config, 'upstream: [not-an-address\n');
       child.kill('SIGHUP');
       await waitFor(() => output().includes('reload failed; keeping the running configuration'));
-      expect((await dig(server, ['www.example.test', 'A'])).stdout).toMatch(/192\.0\.2\.\d/);
+      expect((await dig(second, ['new.example.test', 'A'])).stdout).toMatch(/192\.0\.2\.22/);
 
       child.kill('SIGTERM');
       const result = await child;

@@ -127,3 +127,18 @@ describe('in-flight merging', () => {
     expect(h.oedns.resolver.stats.merged).toBe(3);
   });
 });
+
+describe('IPv6', () => {
+  it('listens on [::1] and forwards to an upstream at [::1]', async () => {
+    const v6 = await startScriptedUpstream(({ query, reply }) => reply(replyTo(query, [aRecord(query.questions[0]!.name, '192.0.2.6')])), { address: '::1' });
+    cleanups.push(() => v6.stop());
+    const port = await freePort('::1');
+    const h = await startOedns({ listen: [`[::1]:${port}`], upstream: [`[::1]:${v6.port}`] });
+    cleanups.push(() => h.stop());
+    const r = await dig({ address: '::1', port }, ['six.example.test', 'A']);
+    expect(r.stdout).toMatch(/192\.0\.2\.6\b/);
+    const tcp = await dig({ address: '::1', port }, ['+tcp', 'six.example.test', 'A']);
+    expect(tcp.stdout).toMatch(/192\.0\.2\.6\b/);
+    expect(v6.queries).toHaveLength(1);
+  });
+});

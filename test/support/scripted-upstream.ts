@@ -31,8 +31,9 @@ export async function startScriptedUpstream(
   bindTo: { address?: string; port?: number } = {},
 ): Promise<ScriptedUpstream> {
   const address = bindTo.address ?? '127.0.0.1';
-  if (!address.startsWith('127.')) throw new Error(`scripted upstream must stay on loopback, not ${address}`);
-  const socket: Socket = createSocket('udp4');
+  if (!address.startsWith('127.') && address !== '::1') throw new Error(`scripted upstream must stay on loopback, not ${address}`);
+  const family = address === '::1' ? 'udp6' : 'udp4';
+  const socket: Socket = createSocket(family);
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(bindTo.port ?? 0, address, () => resolve());
@@ -46,7 +47,7 @@ export async function startScriptedUpstream(
       from,
       reply: (m) => socket.send(bytesOf(m), from.port, from.address),
       replyFromOtherPort: (m) => new Promise<void>((resolve) => {
-        const other = createSocket('udp4');
+        const other = createSocket(family);
         other.send(bytesOf(m), from.port, from.address, () => {
           other.close();
           resolve();
