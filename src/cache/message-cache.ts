@@ -121,17 +121,21 @@ export class MessageCache {
     return entry;
   }
 
-  /** Like get, without counting a hit or a miss and without moving the entry in LRU order. */
-  peek(question: Question, cd: boolean, nowMs: number): CachedAnswer | undefined {
-    const entry = this.entries.get(cacheKey(question, cd));
+  /** Like getByKey, without counting a hit or a miss and without moving the entry in LRU order. */
+  peekByKey(key: string, nowMs: number): CachedAnswer | undefined {
+    const entry = this.entries.get(key);
     return entry && nowMs < entry.expiresAtMs ? entry : undefined;
   }
 
   /** Stores an upstream answer if it is cacheable; returns the seconds it will live (0: not stored). */
   put(question: Question, cd: boolean, message: Message, nowMs: number): number {
+    return this.putByKey(cacheKey(question, cd), question, message, nowMs);
+  }
+
+  /** put, with the key of (question, CD) already built by cacheKey. */
+  putByKey(key: string, question: Question, message: Message, nowMs: number): number {
     const ttlSeconds = cacheTtlSeconds(message, question, this.limits);
     if (ttlSeconds <= 0) return 0;
-    const key = cacheKey(question, cd);
     const previous = this.entries.get(key);
     if (previous) this.remove(key, previous);
     // RFC 2308 §5: the SOA of a cached negative answer carries the remaining negative TTL; no

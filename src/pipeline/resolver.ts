@@ -74,8 +74,9 @@ export class Resolver {
     const query = parsed.query;
     this.stats.queries += 1;
     const started = this.nowMs();
-    const cached = this.deps.cache.get(query.question, query.cd, started);
-    if (!cached) return this.resolveUpstream(query, bytes, client, signal, started, limit(query.edns));
+    const key = cacheKey(query.question, query.cd);
+    const cached = this.deps.cache.getByKey(key, started, true);
+    if (!cached) return this.resolveUpstream(query, key, bytes, client, signal, started, limit(query.edns));
     this.stats.cacheHits += 1;
     const reply = replyFromCache(query, bytes, cached, this.deps.cache, started, limit(query.edns));
     if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), source: 'cache', client: client.address }, 'answered');
@@ -102,14 +103,14 @@ export class Resolver {
   }
 
   private async resolveUpstream(
-    query: ClientQuery, bytes: Uint8Array, client: ClientInfo, signal: AbortSignal, started: number, limitBytes: number | undefined,
+    query: ClientQuery, key: string, bytes: Uint8Array, client: ClientInfo, signal: AbortSignal, started: number, limitBytes: number | undefined,
   ): Promise<Uint8Array> {
     let upstream: Pick<Message, 'rcode' | 'answers' | 'authorities' | 'additionals'>;
     let source = 'upstream';
     try {
-      upstream = await this.forward(query.question, query.cd, client, signal);
+      upstream = await this.forward(key, query.question, query.cd, client, signal);
       // Just cached: answer through the cache so the reply is prepared for the next hit too.
-      const fresh = this.deps.cache.peek(query.question, query.cd, this.nowMs());
+      const fresh = this.deps.cache.peekByKey(key, this.nowMs());
       if (fresh) {
         if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: upstream.rcode, source, ms: this.nowMs() - started, client: client.address }, 'answered');
         return replyFromCache(query, bytes, fresh, this.deps.cache, this.nowMs(), limitBytes);
@@ -173,8 +174,7 @@ export class Resolver {
   }
 
   /** Forwards a question, merging it with an identical one already on its way. */
-  private forward(question: Question, cd: boolean, client: ClientInfo, signal: AbortSignal): Promise<Message> {
-    const key = cacheKey(question, cd);
+  private forward(key: string, question: Question, cd: boolean, client: ClientInfo, signal: AbortSignal): Promise<Message> {
     const pending = this.inflight.get(key);
     if (pending) {
       this.stats.merged += 1;
@@ -185,7 +185,7 @@ export class Resolver {
     }
     this.stats.upstreamQueries += 1;
     const lookup = this.deps.upstream.query(question, cd, signal).then((answer) => {
-      this.deps.cache.put(question, cd, answer.message, this.nowMs());
+      this.deps.cache.putByKey(key, question, answer.message, this.nowMs());
       return answer.message;
     });
     const tracked = lookup.finally(() => this.inflight.delete(key));

@@ -2,7 +2,7 @@
 import { WireFormatError } from '../core/errors.js';
 import { RRType } from './constants.js';
 import type { Edns, Message, ResourceRecord } from './message.js';
-import { nameToLabels, readName } from './name.js';
+import { nameToLabels, plainLabels, readName } from './name.js';
 import { RFC1035_LAYOUTS } from './rdata-layout.js';
 
 /** Offsets above this cannot be the target of a 14-bit compression pointer. */
@@ -11,10 +11,16 @@ const MAX_POINTER_OFFSET = 0x3fff;
 const MAX_MESSAGE_BYTES = 0xffff;
 
 class Writer {
-  private buffer = new Uint8Array(512);
+  private buffer = new Uint8Array(4096);
   length = 0;
-  /** Lowercased presentation suffix → offset where it was written. */
+  /** Suffix key (see `name`) → offset where that suffix was written. */
   private readonly suffixes = new Map<string, number>();
+
+  /** Starts a new message in the same buffer (encodeMessage is synchronous, so one writer serves all). */
+  reset(): void {
+    this.length = 0;
+    this.suffixes.clear();
+  }
 
   private ensure(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
@@ -52,8 +58,44 @@ class Writer {
     this.buffer[at + 1] = value & 0xff;
   }
 
-  /** Writes a name, reusing the longest suffix already written. */
+  /**
+   * Writes a name, reusing the longest suffix already written. A name without escapes is written
+   * from its text directly and keyed by its lowercased text suffix ("example.com."); one with
+   * escapes goes through its bytes and a byte-level key, a format the text keys never equal.
+   */
   name(name: string, compress: boolean): void {
+    const plain = plainLabels(name);
+    if (plain) this.plainName(plain, compress);
+    else this.escapedName(name, compress);
+  }
+
+  private plainName(labels: readonly string[], compress: boolean): void {
+    let suffix = '';
+    const keys: string[] = compress ? new Array<string>(labels.length) : [];
+    if (compress) {
+      for (let i = labels.length - 1; i >= 0; i--) {
+        suffix = `${labels[i]!.toLowerCase()}.${suffix}`;
+        keys[i] = suffix;
+      }
+    }
+    for (let i = 0; i < labels.length; i++) {
+      if (compress) {
+        const previous = this.suffixes.get(keys[i]!);
+        if (previous !== undefined) {
+          this.u16(0xc000 | previous);
+          return;
+        }
+        if (this.length <= MAX_POINTER_OFFSET) this.suffixes.set(keys[i]!, this.length);
+      }
+      const label = labels[i]!;
+      this.ensure(label.length + 1);
+      this.buffer[this.length++] = label.length;
+      for (let c = 0; c < label.length; c++) this.buffer[this.length++] = label.charCodeAt(c);
+    }
+    this.u8(0);
+  }
+
+  private escapedName(name: string, compress: boolean): void {
     const labels = nameToLabels(name);
     const keys = compress ? suffixKeys(labels) : [];
     for (let i = 0; i < labels.length; i++) {
@@ -94,9 +136,12 @@ export interface EncodeOptions {
   readonly compress?: boolean;
 }
 
+const writer = new Writer();
+
 export function encodeMessage(message: Message, options: EncodeOptions = {}): Uint8Array {
   const compress = options.compress ?? true;
-  const w = new Writer();
+  const w = writer;
+  w.reset();
   if (message.rcode > 0xfff) throw new WireFormatError(`RCODE ${message.rcode} does not fit in 12 bits`);
   if (message.rcode > 0xf && !message.edns) throw new WireFormatError(`RCODE ${message.rcode} needs EDNS`);
   w.u16(message.id);

@@ -143,6 +143,27 @@ export function nameToLabels(name: string): Uint8Array[] {
   return labels;
 }
 
+/**
+ * The labels of a name written without escapes (the usual case), checked for the same limits
+ * as nameToLabels; undefined when the name has escapes or non-ASCII text (use nameToLabels).
+ */
+export function plainLabels(name: string): string[] | undefined {
+  if (name.includes('\\')) return undefined;
+  if (name === '.' || name === '') return [];
+  const labels = name.split('.');
+  if (labels[labels.length - 1] === '') labels.pop();
+  let wireLength = 1;
+  for (const label of labels) {
+    if (label.length === 0) throw new WireFormatError(`name "${name}" has an empty label`);
+    if (label.length > MAX_LABEL_BYTES) throw new WireFormatError(`name "${name}" has a label longer than ${MAX_LABEL_BYTES} bytes`);
+    wireLength += 1 + label.length;
+  }
+  if (wireLength > MAX_NAME_WIRE_BYTES) throw new WireFormatError(`name "${name}" is longer than ${MAX_NAME_WIRE_BYTES} bytes`);
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x00-\x7f]/.test(name)) return undefined;
+  return labels;
+}
+
 /** Absolute presentation form: `example.org` → `example.org.`; checks the name is encodable. */
 export function normalizeName(name: string): string {
   return labelsToText(nameToLabels(name));
@@ -154,6 +175,13 @@ export function normalizeName(name: string): string {
  * String#toLowerCase on latin1, which would also fold bytes 0xC0–0xDE and merge distinct names.)
  */
 export function nameKey(name: string): string {
+  const plain = plainLabels(name);
+  if (plain) {
+    // Plain text is ASCII, so String#toLowerCase folds exactly the letters RFC 4343 folds.
+    let key = '';
+    for (const label of plain) key += String.fromCharCode(label.length) + label.toLowerCase();
+    return `${key}\u0000`;
+  }
   let key = '';
   for (const label of nameToLabels(name)) {
     key += String.fromCharCode(label.length);
