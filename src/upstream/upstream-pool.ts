@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import type { Endpoint, UpstreamConfig } from '../config/index.js';
 import { formatEndpoint } from '../config/index.js';
-import { deadline } from '../core/deadline.js';
+import { deadline, type Deadline } from '../core/deadline.js';
 import { errorMessage, UpstreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/log.js';
@@ -61,24 +61,21 @@ export class UpstreamPool {
     return [...alive, ...dead];
   }
 
+  /**
+   * Asks the servers in turn until one answers usefully. The whole query is bounded by
+   * query-timeout-ms: each step's own deadline is the attempt timeout or what is left of that,
+   * whichever is shorter (one timer per step, none for the query as a whole).
+   */
   async query(question: Question, cd: boolean, signal: AbortSignal): Promise<UpstreamAnswer> {
-    const whole = deadline(signal, this.config.queryTimeoutMs, `query ${question.name}`);
-    try {
-      return await this.tryServers(question, cd, signal, whole.signal);
-    } finally {
-      whole.dispose();
-    }
-  }
-
-  private async tryServers(question: Question, cd: boolean, signal: AbortSignal, queryDeadline: AbortSignal): Promise<UpstreamAnswer> {
+    const queryEndMs = this.nowMs() + this.config.queryTimeoutMs;
     const failures: string[] = [];
     let fallback: UpstreamAnswer | undefined;
     // Two rounds over the servers: one lost datagram should not fail a query.
     for (let round = 0; round < 2; round++) {
       for (const server of this.order()) {
-        if (queryDeadline.aborted) break;
+        if (this.nowMs() >= queryEndMs) break;
         try {
-          const answer = await this.ask(server, question, cd, queryDeadline);
+          const answer = await this.ask(server, question, cd, signal, queryEndMs);
           if (!TRY_NEXT_RCODES.has(answer.message.rcode)) {
             server.deadUntilMs = 0;
             return answer;
@@ -102,17 +99,21 @@ export class UpstreamPool {
     if (wasAlive) this.log.warn({ upstream: formatEndpoint(server.endpoint), reason, skipSeconds: this.config.deadSeconds }, 'upstream marked dead');
   }
 
+  private stepDeadline(signal: AbortSignal, queryEndMs: number, what: string): Deadline {
+    return deadline(signal, Math.max(1, Math.min(this.config.attemptTimeoutMs, queryEndMs - this.nowMs())), what);
+  }
+
   /** One server: UDP, then (EDNS fallback or) TCP, each step bounded by the attempt timeout. */
-  private async ask(server: ServerState, question: Question, cd: boolean, queryDeadline: AbortSignal): Promise<UpstreamAnswer> {
-    const attempt = deadline(queryDeadline, this.config.attemptTimeoutMs, `upstream ${formatEndpoint(server.endpoint)}`);
+  private async ask(server: ServerState, question: Question, cd: boolean, signal: AbortSignal, queryEndMs: number): Promise<UpstreamAnswer> {
+    const attempt = this.stepDeadline(signal, queryEndMs, `upstream ${formatEndpoint(server.endpoint)}`);
     try {
-      return await this.exchange(server, question, cd, queryDeadline, attempt.signal);
+      return await this.exchange(server, question, cd, signal, queryEndMs, attempt.signal);
     } finally {
       attempt.dispose();
     }
   }
 
-  private async exchange(server: ServerState, question: Question, cd: boolean, queryDeadline: AbortSignal, attempt: AbortSignal): Promise<UpstreamAnswer> {
+  private async exchange(server: ServerState, question: Question, cd: boolean, signal: AbortSignal, queryEndMs: number, attempt: AbortSignal): Promise<UpstreamAnswer> {
     const observer: ExchangeObserver = {
       rejected: (reason) => this.rejectedLog.debug({ upstream: formatEndpoint(server.endpoint), qname: question.name, reason }, 'upstream answer ignored'),
     };
@@ -130,7 +131,7 @@ export class UpstreamPool {
     this.log.debug({ upstream: formatEndpoint(server.endpoint), qname: question.name }, 'truncated upstream answer; retrying over TCP');
     const tcpId = randomInt(0, 0x10000);
     const tcpQuery = encodeMessage(buildQuery(tcpId, question, cd, true));
-    const tcpAttempt = deadline(queryDeadline, this.config.attemptTimeoutMs, `upstream ${formatEndpoint(server.endpoint)} over TCP`);
+    const tcpAttempt = this.stepDeadline(signal, queryEndMs, `upstream ${formatEndpoint(server.endpoint)} over TCP`);
     try {
       const tcpMessage = await exchangeTcp(server.endpoint, tcpQuery, { id: tcpId, question }, tcpAttempt.signal, observer);
       return { message: tcpMessage, server: server.endpoint, transport: 'tcp' };
