@@ -1,0 +1,64 @@
+/**
+ * Names in DNSSEC's canonical forms (RFC 4034 §6.1, §6.2): the wire form with ASCII letters
+ * lowercased, and the canonical ordering of names (label by label from the right, each label
+ * compared as unsigned bytes after lowercasing).
+ */
+import { nameToLabels } from '../wire/name.js';
+
+function lowerLabel(label: Uint8Array): Uint8Array {
+  const out = new Uint8Array(label.length);
+  for (let i = 0; i < label.length; i++) {
+    const byte = label[i]!;
+    out[i] = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
+  }
+  return out;
+}
+
+/** Lowercased labels of a presentation name, leftmost first, root excluded. */
+export function canonicalLabels(name: string): Uint8Array[] {
+  return nameToLabels(name).map(lowerLabel);
+}
+
+/** RFC 4034 §6.2: uncompressed wire form with ASCII letters lowercased. */
+export function canonicalNameWire(name: string): Uint8Array {
+  const labels = canonicalLabels(name);
+  const out = new Uint8Array(labels.reduce((sum, l) => sum + 1 + l.length, 1));
+  let at = 0;
+  for (const label of labels) {
+    out[at++] = label.length;
+    out.set(label, at);
+    at += label.length;
+  }
+  return out;
+}
+
+/** Number of labels, not counting the root (and, for RRSIG Labels, not a leading `*`, RFC 4034 §3.1.3). */
+export function labelCount(name: string): number {
+  return nameToLabels(name).length;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/** RFC 4034 §6.1 canonical ordering: negative if a sorts before b, 0 if equal, positive after. */
+export function compareCanonical(a: string, b: string): number {
+  const la = canonicalLabels(a);
+  const lb = canonicalLabels(b);
+  for (let i = 1; i <= Math.min(la.length, lb.length); i++) {
+    const c = compareBytes(la[la.length - i]!, lb[lb.length - i]!);
+    if (c !== 0) return c;
+  }
+  return la.length - lb.length;
+}
+
+/** Whether `name` is `ancestor` or below it (case-insensitive). */
+export function isSubdomain(name: string, ancestor: string): boolean {
+  const ln = canonicalLabels(name);
+  const la = canonicalLabels(ancestor);
+  if (la.length > ln.length) return false;
+  for (let i = 1; i <= la.length; i++) if (compareBytes(ln[ln.length - i]!, la[la.length - i]!) !== 0) return false;
+  return true;
+}
