@@ -65,41 +65,21 @@ class Writer {
    */
   name(name: string, compress: boolean): void {
     const plain = plainLabels(name);
-    if (plain) this.plainName(plain, compress);
-    else this.escapedName(name, compress);
-  }
-
-  private plainName(labels: readonly string[], compress: boolean): void {
-    let suffix = '';
-    const keys: string[] = compress ? new Array<string>(labels.length) : [];
-    if (compress) {
-      for (let i = labels.length - 1; i >= 0; i--) {
-        suffix = `${labels[i]!.toLowerCase()}.${suffix}`;
-        keys[i] = suffix;
-      }
+    if (plain) {
+      this.labels(plain.length, compress ? plainSuffixKeys(plain) : undefined, (i) => this.textLabel(plain[i]!));
+      return;
     }
-    for (let i = 0; i < labels.length; i++) {
-      if (compress) {
-        const previous = this.suffixes.get(keys[i]!);
-        if (previous !== undefined) {
-          this.u16(0xc000 | previous);
-          return;
-        }
-        if (this.length <= MAX_POINTER_OFFSET) this.suffixes.set(keys[i]!, this.length);
-      }
-      const label = labels[i]!;
-      this.ensure(label.length + 1);
-      this.buffer[this.length++] = label.length;
-      for (let c = 0; c < label.length; c++) this.buffer[this.length++] = label.charCodeAt(c);
-    }
-    this.u8(0);
-  }
-
-  private escapedName(name: string, compress: boolean): void {
     const labels = nameToLabels(name);
-    const keys = compress ? suffixKeys(labels) : [];
-    for (let i = 0; i < labels.length; i++) {
-      if (compress) {
+    this.labels(labels.length, compress ? suffixKeys(labels) : undefined, (i) => {
+      this.u8(labels[i]!.length);
+      this.bytes(labels[i]!);
+    });
+  }
+
+  /** Writes `count` labels, ending in a pointer to the first suffix already written, or in the root. */
+  private labels(count: number, keys: readonly string[] | undefined, writeLabel: (index: number) => void): void {
+    for (let i = 0; i < count; i++) {
+      if (keys) {
         const previous = this.suffixes.get(keys[i]!);
         if (previous !== undefined) {
           this.u16(0xc000 | previous);
@@ -107,11 +87,15 @@ class Writer {
         }
         if (this.length <= MAX_POINTER_OFFSET) this.suffixes.set(keys[i]!, this.length);
       }
-      const label = labels[i]!;
-      this.u8(label.length);
-      this.bytes(label);
+      writeLabel(i);
     }
     this.u8(0);
+  }
+
+  private textLabel(label: string): void {
+    this.ensure(label.length + 1);
+    this.buffer[this.length++] = label.length;
+    for (let c = 0; c < label.length; c++) this.buffer[this.length++] = label.charCodeAt(c);
   }
 
   result(): Uint8Array {
@@ -119,6 +103,18 @@ class Writer {
   }
 }
 
+/** Keys of the suffixes of an unescaped name: its lowercased text from each label on ("example.com."). */
+function plainSuffixKeys(labels: readonly string[]): string[] {
+  const keys = new Array<string>(labels.length);
+  let suffix = '';
+  for (let i = labels.length - 1; i >= 0; i--) {
+    suffix = `${labels[i]!.toLowerCase()}.${suffix}`;
+    keys[i] = suffix;
+  }
+  return keys;
+}
+
+/** Keys of the suffixes of an escaped name, byte-level, in a format no text key can equal. */
 function suffixKeys(labels: readonly Uint8Array[]): string[] {
   const keys: string[] = new Array<string>(labels.length);
   let key = '';
