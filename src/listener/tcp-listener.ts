@@ -1,7 +1,8 @@
 /**
  * DNS over TCP for clients (RFC 7766): 2-byte length framing, several queries per connection
  * answered as they complete (possibly out of order, §6.2.1.1), an idle timeout, a connection
- * cap, and a cap on queries in progress per connection (reading pauses until one finishes).
+ * cap, a deadline for each message to arrive whole, and a cap on queries in progress per
+ * connection (reading pauses until one finishes).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Endpoint } from '../config/index.js';
@@ -53,15 +54,27 @@ export class TcpListener {
     const frames = new FrameReader();
     const client = { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, transport: 'tcp' as const };
     let inflight = 0;
+    let partialTimer: NodeJS.Timeout | undefined;
     socket.setNoDelay(true);
-    // RFC 7766 §6.2.3: close idle connections; a half-sent message does not keep one alive.
+    // RFC 7766 §6.2.3: close idle connections.
     socket.setTimeout(this.options.idleTimeoutMs, () => {
       if (inflight === 0) socket.destroy();
     });
     socket.on('error', (error) => this.log.debug({ client: client.address, err: errorMessage(error) }, 'TCP client error'));
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      clearTimeout(partialTimer);
+      this.sockets.delete(socket);
+    });
     socket.on('data', (chunk: Buffer) => {
-      for (const query of frames.push(chunk)) {
+      const queries = frames.push(chunk);
+      // A message must arrive whole within the idle timeout of its first byte, so a client
+      // trickling a byte at a time cannot hold a connection open forever.
+      if (queries.length > 0 || frames.buffered === 0) {
+        clearTimeout(partialTimer);
+        partialTimer = undefined;
+      }
+      if (frames.buffered > 0) partialTimer ??= setTimeout(() => socket.destroy(), this.options.idleTimeoutMs);
+      for (const query of queries) {
         inflight += 1;
         if (inflight >= MAX_INFLIGHT_PER_CONNECTION) socket.pause();
         Promise.resolve()

@@ -2,6 +2,7 @@
  * Nothing a client sends may crash or stall oedns: each malformed packet gets the right answer
  * (nothing, FORMERR, NOTIMP, BADVERS) and a normal query still works afterwards.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthServer, type AuthServer } from '../support/bind-lab.js';
 import { frame, queryMessage, question, startOedns, tcpExchange, udpExchange, udpQuery, type Harness } from '../support/oedns-harness.js';
@@ -117,6 +118,29 @@ describe('TCP clients', () => {
     const good = frame(encodeMessage(queryMessage(6, question('www.example.test.', 1))));
     const { replies } = await tcpExchange(h.port, Buffer.concat([Buffer.from(garbage), Buffer.from(good)]), 2);
     expect(replies.map((r) => decodeMessage(r).rcode)).toEqual([Rcode.FormErr, Rcode.NoError]);
+  });
+
+  it('closes a connection that trickles a message a byte at a time', async () => {
+    const closed = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port: h.port });
+      const bytes = frame(encodeMessage(queryMessage(8, question('www.example.test.', 1))));
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (sent < bytes.length - 1) socket.write(bytes.subarray(sent, ++sent));
+      }, 100);
+      socket.on('close', () => {
+        clearInterval(timer);
+        resolve(true);
+      });
+      socket.on('error', () => undefined);
+      setTimeout(() => {
+        clearInterval(timer);
+        socket.destroy();
+        resolve(false);
+      }, 2500);
+    });
+    // 400 ms idle timeout, a byte every 100 ms: only the per-message deadline can close it.
+    expect(closed).toBe(true);
   });
 
   it('closes an idle connection, also one that sent half a message', async () => {
