@@ -21,7 +21,11 @@ export function canonicalLabels(name: string): Uint8Array[] {
 
 /** RFC 4034 §6.2: uncompressed wire form with ASCII letters lowercased. */
 export function canonicalNameWire(name: string): Uint8Array {
-  const labels = canonicalLabels(name);
+  return labelsToWire(canonicalLabels(name));
+}
+
+/** Uncompressed wire form of labels (leftmost first), the root label appended. */
+export function labelsToWire(labels: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(labels.reduce((sum, l) => sum + 1 + l.length, 1));
   let at = 0;
   for (const label of labels) {
@@ -61,4 +65,19 @@ export function isSubdomain(name: string, ancestor: string): boolean {
   if (la.length > ln.length) return false;
   for (let i = 1; i <= la.length; i++) if (compareBytes(ln[ln.length - i]!, la[la.length - i]!) !== 0) return false;
   return true;
+}
+
+/** Presentation labels, leftmost first, escapes kept: 'a\.b.example.' → ['a\.b', 'example']. */
+export function presentationLabels(name: string): string[] {
+  return name.match(/(?:\\\d{3}|\\[^]|[^.\\])+/g) ?? [];
+}
+
+/** The ancestor of `name` made of its `keep` rightmost labels ('.' for 0). */
+export function ancestorName(name: string, keep: number): string {
+  if (keep <= 0) return '.';
+  return `${presentationLabels(name).slice(-keep).join('.')}.`;
+}
+
+export function wildcardOf(name: string): string {
+  return name === '.' ? '*.' : `*.${ancestorName(name, presentationLabels(name).length)}`;
 }

@@ -16,6 +16,8 @@ export const Ede = {
   RrsigsMissing: 10,
   NoZoneKeyBitSet: 11,
   NsecMissing: 12,
+  /** RFC 9276 §3.2 / RFC 8914 registry: NSEC3 iterations above the limit. */
+  UnsupportedNsec3IterationsValue: 27,
 } as const;
 export type Ede = (typeof Ede)[keyof typeof Ede];
 

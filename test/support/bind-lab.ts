@@ -30,6 +30,7 @@ export class BindLabError extends AppError {
 }
 
 export type SigningAlgorithm =
+  | 'RSASHA1'
   | 'RSASHA256'
   | 'RSASHA512'
   | 'ECDSAP256SHA256'
