@@ -24,3 +24,7 @@ export {
 } from './nsec3.js';
 export type { HashBudget, Nsec3Rdata } from './nsec3.js';
 export { proveNoDsNsec3, proveNodataNsec3, proveNxdomainNsec3, proveWildcardAnswerNsec3 } from './nsec3-proofs.js';
+export { groupRrsets, signerOf, type SignedRrset } from './rrsets.js';
+export type { AnchorSource, DnssecFetcher, NegativeAnchors } from './fetcher.js';
+export { ChainOfTrust, type WalkContext, type ZoneKeys } from './chain.js';
+export { Validator } from './validator.js';

@@ -36,3 +36,12 @@ export const MIN_RSA_MODULUS_BITS = 512;
  * an ip6.arpa reverse name under ip6.arpa is 33.
  */
 export const MAX_NSEC3_HASHES_PER_ANSWER = 64;
+
+/** Zone cuts walked from a trust anchor to one name (DS queries per name); deeper is an attack. */
+export const MAX_DELEGATION_DEPTH = 32;
+
+/** CNAME/DNAME links followed in one answer. */
+export const MAX_CNAME_CHAIN = 16;
+
+/** Seconds a bogus or indeterminate chain result is remembered, so it is not redone at will. */
+export const BOGUS_CACHE_SECONDS = 60;

@@ -43,3 +43,8 @@ export function bogus<T>(reason: string, ede: Ede = Ede.DnssecBogus): Verdict<T>
 export function indeterminate<T>(reason: string, ede: Ede = Ede.DnssecIndeterminate): Verdict<T> {
   return { status: 'indeterminate', reason, ede };
 }
+
+/** The EDE a non-secure verdict carries (insecure ones carry none: DNSSEC Bogus if forced). */
+export function edeOf(verdict: Verdict<unknown>): Ede {
+  return 'ede' in verdict ? verdict.ede : Ede.DnssecBogus;
+}
