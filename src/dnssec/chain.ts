@@ -12,7 +12,8 @@ import { canonicalName, Rcode, RRType, type Message, type ResourceRecord } from 
 import { canonicalLabels, isSubdomain, presentationLabels, ancestorName } from './canonical-name.js';
 import { parseDnskey, parseDs } from './dnssec-rdata.js';
 import { dsMatches } from './ds.js';
-import type { AnchorSource, DnssecFetcher, NegativeAnchors } from './fetcher.js';
+import type { DnssecFetcher } from './fetcher.js';
+import { keyMatchesAnchor, type NegativeTrustAnchors, type TrustAnchor, type TrustAnchorSet } from './trust-anchors.js';
 import { isSupportedAlgorithm, isSupportedDigestType } from './algorithms.js';
 import { BOGUS_CACHE_SECONDS, MAX_DELEGATION_DEPTH } from './limits.js';
 import { proveNoDsNsec, proveNodataNsec } from './nsec.js';
@@ -44,8 +45,8 @@ export class ChainOfTrust {
 
   constructor(
     private readonly fetcher: DnssecFetcher,
-    private readonly anchors: AnchorSource,
-    private readonly negative: NegativeAnchors,
+    private readonly anchors: TrustAnchorSet,
+    private readonly negative: NegativeTrustAnchors,
   ) {}
 
   /** Keys of the deepest zone at or above `name` on the chain from its trust anchor, or why there are none. */
@@ -99,10 +100,14 @@ export class ChainOfTrust {
   }
 
   /** The anchor's zone: its DNSKEY RRset must be signed by a key the anchor names. */
-  private async anchorKeys(anchor: NonNullable<ReturnType<AnchorSource['anchorFor']>>, ctx: WalkContext): Promise<ZoneKeys> {
-    const trusted = (key: ResourceRecord): boolean =>
-      anchor.dnskeys.some((a) => equalBytes(a.rdata, key.rdata)) ||
-      anchor.ds.some((ds) => dsMatches(parseDs(ds), anchor.zone, key));
+  private async anchorKeys(anchor: TrustAnchor, ctx: WalkContext): Promise<ZoneKeys> {
+    const trusted = (key: ResourceRecord): boolean => {
+      try {
+        return keyMatchesAnchor(anchor, key);
+      } catch {
+        return false;
+      }
+    };
     const supported = anchor.dnskeys.some((k) => isSupportedAlgorithm(parseDnskey(k).algorithm)) ||
       anchor.ds.some((ds) => { const d = parseDs(ds); return isSupportedAlgorithm(d.algorithm) && isSupportedDigestType(d.digestType); });
     // RFC 4035 §5.2 (and RFC 5011's spirit): an anchor with only unsupported algorithms makes the zone insecure.
@@ -181,10 +186,6 @@ export class ChainOfTrust {
     if (nodata.status === 'insecure') return this.insecureCut(child, nodata.reason, ctx);
     return this.failed('bogus', child, `no proof that ${child} has no DS: ${nodata.status === 'bogus' ? nodata.reason : ''}`, Ede.NsecMissing, ctx);
   }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 /** Whether `owner` lies in `zone` (used by the validator to check signer names). */

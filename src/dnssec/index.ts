@@ -25,6 +25,11 @@ export {
 export type { HashBudget, Nsec3Rdata } from './nsec3.js';
 export { proveNoDsNsec3, proveNodataNsec3, proveNxdomainNsec3, proveWildcardAnswerNsec3 } from './nsec3-proofs.js';
 export { groupRrsets, signerOf, type SignedRrset } from './rrsets.js';
-export type { AnchorSource, DnssecFetcher, NegativeAnchors } from './fetcher.js';
+export type { DnssecFetcher } from './fetcher.js';
 export { ChainOfTrust, type WalkContext, type ZoneKeys } from './chain.js';
 export { Validator } from './validator.js';
+export {
+  defaultTrustAnchors, keyMatchesAnchor, negativeTrustAnchors, ROOT_TRUST_ANCHOR_TEXT, ROOT_TRUST_ANCHORS, trustAnchorSet, trustAnchorsFromText,
+} from './trust-anchors.js';
+export type { NegativeTrustAnchors, TrustAnchor, TrustAnchorSet } from './trust-anchors.js';
+export { parsePresentation, type PresentationOptions } from './presentation.js';

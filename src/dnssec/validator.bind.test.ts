@@ -6,11 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthServer, type AuthServer } from '../../test/support/bind-lab.js';
 import { frame, queryMessage, question, tcpExchange, udpQuery } from '../../test/support/oedns-harness.js';
-import { decodeMessage, encodeMessage, Rcode, RRClass, RRType, type Message, type ResourceRecord } from '../wire/index.js';
+import { decodeMessage, encodeMessage, Rcode, RRType, type Message } from '../wire/index.js';
 import { ChainOfTrust } from './chain.js';
 import type { DnssecFetcher } from './fetcher.js';
 import { createHashBudget } from './nsec3.js';
 import { createVerifyBudget } from './rrsig.js';
+import { negativeTrustAnchors, trustAnchorsFromText } from './trust-anchors.js';
 import { Ede } from './verdict.js';
 import { Validator } from './validator.js';
 
@@ -52,16 +53,6 @@ async function ask(name: string, type: number): Promise<Message> {
   return decodeMessage(replies[0]!);
 }
 
-/** `. IN DS 12345 13 2 ABCD…` → a DS record (the lab root's DS as written by dnssec-dsfromkey). */
-function dsRecord(line: string): ResourceRecord {
-  const fields = line.trim().split(/\s+/);
-  const owner = fields[0];
-  const [keyTag, algorithm, digestType, ...digest] = fields.slice(fields.indexOf('DS') + 1);
-  const hex = digest.join('');
-  const rdata = Uint8Array.from([Number(keyTag) >> 8, Number(keyTag) & 0xff, Number(algorithm), Number(digestType), ...Buffer.from(hex, 'hex')]);
-  return { name: owner!, type: RRType.DS, class: RRClass.IN, ttl: 3600, rdata };
-}
-
 function validatorFor(fetches: string[] = []): Validator {
   const fetcher: DnssecFetcher = {
     fetch: async (name, type) => {
@@ -69,9 +60,8 @@ function validatorFor(fetches: string[] = []): Validator {
       return ask(name, type);
     },
   };
-  const rootDs = (auth.ds.get('.') ?? []).map(dsRecord);
-  const anchors = { anchorFor: () => ({ zone: '.', ds: rootDs, dnskeys: [] }) };
-  return new Validator(new ChainOfTrust(fetcher, anchors, { covers: () => false }));
+  const anchors = trustAnchorsFromText((auth.ds.get('.') ?? []).join('\n'), 'lab-root.ds');
+  return new Validator(new ChainOfTrust(fetcher, anchors, negativeTrustAnchors([])));
 }
 
 function context(trace?: string[]) {
