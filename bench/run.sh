@@ -230,7 +230,7 @@ wait_for_answer named "$NAMED_PORT" "$TMP/named.log" "h$(printf %06d "$NAMES").b
 log "starting oedns on $ADDRESS#$OEDNS_PORT"
 # shellcheck disable=SC2086 # BENCH_OEDNS_ARGS is a list of extra flags
 (cd "$REPO_DIR" && exec node --max-old-space-size=512 dist/cli.js serve --listen "$ADDRESS:$OEDNS_PORT" \
-  --upstream "$ADDRESS:$NAMED_PORT" --log-level warn ${BENCH_OEDNS_ARGS:-}) \
+  --upstream "$ADDRESS:$NAMED_PORT" --log-level warn --insecure bench.test ${BENCH_OEDNS_ARGS:-}) \
   </dev/null >"$TMP/oedns.log" 2>&1 &
 PIDS[oedns]=$!
 

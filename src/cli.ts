@@ -19,6 +19,8 @@ async function serve(argv: Record<string, unknown>): Promise<void> {
   const flags: Settings = {
     listen: list('listen'),
     upstream: list('upstream'),
+    'trust-anchor': list('trust-anchor'),
+    insecure: list('insecure'),
     'log-level': argv['log-level'] as string | undefined,
     'cache-max-entries': number('cache-max-entries'),
     'cache-max-mb': number('cache-max-mb'),
@@ -73,6 +75,8 @@ await yargs(hideBin(process.argv))
     (y) => y
       .option('listen', { type: 'string', array: true, describe: 'ADDR[:PORT] to listen on, UDP and TCP (repeatable; default 127.0.0.1:53 and [::1]:53)' })
       .option('upstream', { type: 'string', array: true, describe: 'IP[:PORT] of a resolver to forward to (repeatable; default: nameservers in /etc/resolv.conf)' })
+      .option('trust-anchor', { type: 'string', array: true, describe: 'FILE of zone-file DS/DNSKEY lines; replaces the built-in IANA root anchors (repeatable)', group: 'DNSSEC:' })
+      .option('insecure', { type: 'string', array: true, describe: 'DOMAIN not to validate: a negative trust anchor, RFC 7646 (repeatable)', group: 'DNSSEC:' })
       .option('config', { type: 'string', describe: 'YAML file whose keys mirror these flags; flags win; re-read on SIGHUP' })
       .option('resolv-conf', { type: 'string', describe: 'where to read default upstreams', default: '/etc/resolv.conf' })
       .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'pino log level (default info)' })

@@ -15,6 +15,8 @@ import { ConfigError, errorMessage, ListenError } from './core/errors.js';
 import { createRootLogger, type Logger } from './core/log.js';
 import { Listeners } from './listener/index.js';
 import { Resolver } from './pipeline/index.js';
+import { DnssecService, loadDnssecSetup, type DnssecSetup } from './dnssec-service.js';
+import { BOGUS_CACHE_SECONDS } from './dnssec/index.js';
 import { UpstreamPool } from './upstream/index.js';
 
 export interface OednsOptions {
@@ -30,7 +32,7 @@ function localAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
 }
 
-async function loadConfig(options: OednsOptions): Promise<Config> {
+async function loadConfig(options: OednsOptions): Promise<{ config: Config; dnssec: DnssecSetup }> {
   let fileSettings: Settings = {};
   if (options.configFile) {
     let text: string;
@@ -44,7 +46,8 @@ async function loadConfig(options: OednsOptions): Promise<Config> {
   const resolvConfPath = options.resolvConfPath ?? '/etc/resolv.conf';
   const resolvConf = await readFile(resolvConfPath, 'utf8').catch(() => undefined);
   const env: Environment = { resolvConf, localAddresses: localAddresses() };
-  return buildConfig(mergeSettings(fileSettings, options.flags), env);
+  const config = buildConfig(mergeSettings(fileSettings, options.flags), env);
+  return { config, dnssec: await loadDnssecSetup(config.dnssec) };
 }
 
 /** Live heap per cache byte budget, with room for in-flight work and V8's own slack. */
@@ -74,6 +77,7 @@ export class Oedns {
     readonly cache: MessageCache,
     readonly upstream: UpstreamPool,
     readonly resolver: Resolver,
+    private readonly validation: DnssecService,
     private readonly listeners: Listeners,
   ) {
     setMaxListeners(0, this.shutdown.signal);
@@ -81,20 +85,24 @@ export class Oedns {
 
   /** Loads the configuration and opens every listener; any error here is fatal to the caller. */
   static async start(options: OednsOptions): Promise<Oedns> {
-    const config = await loadConfig(options);
+    const { config, dnssec } = await loadConfig(options);
     const log = createRootLogger(config.logLevel, options.logDestination);
-    const children = ['upstream', 'pipeline', 'listener'].map((mod) => log.child({ mod }));
-    const [upstreamLog, pipelineLog, listenerLog] = children as [Logger, Logger, Logger];
+    const children = ['upstream', 'pipeline', 'listener', 'dnssec'].map((mod) => log.child({ mod }));
+    const [upstreamLog, pipelineLog, listenerLog, dnssecLog] = children as [Logger, Logger, Logger, Logger];
     const cache = new MessageCache(config.cache);
     const upstream = new UpstreamPool(config.upstream, upstreamLog);
-    const resolver = new Resolver({ cache, upstream, log: pipelineLog });
+    // The validator fetches DNSKEY/DS through the resolver it serves: bound once both exist.
+    let resolver: Resolver | undefined;
+    const validation = new DnssecService({ fetch: (name, type, signal) => resolver!.fetchForValidation(name, type, signal) }, dnssec, dnssecLog);
+    resolver = new Resolver({ cache, upstream, log: pipelineLog, validator: validation, failureCacheSeconds: BOGUS_CACHE_SECONDS });
+    const pipeline = resolver;
     let self: Oedns | undefined;
     const listeners = new Listeners(
-      (query, client) => resolver.handle(query, client, self!.shutdown.signal),
+      (query, client) => pipeline.handle(query, client, self!.shutdown.signal),
       { idleTimeoutMs: config.tcpIdleTimeoutMs, maxConnections: config.tcpMaxConnections },
       listenerLog,
     );
-    self = new Oedns(options, config, [log, ...children], cache, upstream, resolver, listeners);
+    self = new Oedns(options, config, [log, ...children], cache, upstream, pipeline, validation, listeners);
     try {
       await self.openListeners(config);
     } catch (error) {
@@ -142,8 +150,9 @@ export class Oedns {
    */
   async reload(): Promise<boolean> {
     let next: Config;
+    let dnssec: DnssecSetup;
     try {
-      next = await loadConfig(this.options);
+      ({ config: next, dnssec } = await loadConfig(this.options));
     } catch (error) {
       this.log.error({ err: errorMessage(error) }, 'reload failed; keeping the running configuration');
       return false;
@@ -168,6 +177,11 @@ export class Oedns {
     warnIfHeapTooSmall(next, this.log);
     this.upstream.reconfigure(next.upstream);
     this.cache.reconfigure(next.cache);
+    if (JSON.stringify(next.dnssec) !== JSON.stringify(this.current.dnssec)) {
+      this.validation.reconfigure(dnssec);
+      // Answers validated under the old anchors must not outlive them.
+      this.cache.clear();
+    }
     this.listeners.reconfigure({ idleTimeoutMs: next.tcpIdleTimeoutMs, maxConnections: next.tcpMaxConnections });
     this.current = next;
     this.log.info({ listen: this.listening, upstreams: next.upstream.servers.map(formatEndpoint) }, 'configuration reloaded');

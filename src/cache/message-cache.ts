@@ -13,7 +13,18 @@ import type { CacheConfig } from '../config/index.js';
 import { decodeMessage, nameKey, encodeMessage, type Message, type Question, type ResourceRecord } from '../wire/index.js';
 import { cacheTtlSeconds, classifyAnswer } from './ttl.js';
 
+/**
+ * What validation said of a cached answer. The cache only keeps it with the answer; the pipeline
+ * decides what it means for a client (AD, SERVFAIL with an Extended DNS Error).
+ */
+export type Security =
+  | { readonly status: 'secure' | 'insecure' | 'unchecked' }
+  | { readonly status: 'bogus' | 'indeterminate'; readonly ede: number; readonly reason: string };
+
+export const UNCHECKED: Security = { status: 'unchecked' };
+
 export interface CachedAnswer {
+  readonly security: Security;
   readonly storedAtMs: number;
   readonly expiresAtMs: number;
   /** The stored answer (TTLs as of storing, no OPT), decoded anew on each call. */
@@ -30,6 +41,7 @@ class Entry implements CachedAnswer {
   touchedAtMs: number;
   constructor(
     private readonly wire: string,
+    readonly security: Security,
     readonly storedAtMs: number,
     readonly expiresAtMs: number,
     readonly baseBytes: number,
@@ -132,28 +144,38 @@ export class MessageCache {
     return this.putByKey(cacheKey(question, cd), question, message, nowMs);
   }
 
-  /** put, with the key of (question, CD) already built by cacheKey. */
-  putByKey(key: string, question: Question, message: Message, nowMs: number): number {
+  /** put, with the key of (question, CD) already built by cacheKey, and what validation said. */
+  putByKey(key: string, question: Question, message: Message, nowMs: number, security: Security = UNCHECKED): number {
     const ttlSeconds = cacheTtlSeconds(message, question, this.limits);
     if (ttlSeconds <= 0) return 0;
-    const previous = this.entries.get(key);
-    if (previous) this.remove(key, previous);
     // RFC 2308 §5: the SOA of a cached negative answer carries the remaining negative TTL; no
     // record of any answer is handed out with more than cache-max-ttl.
     const capSeconds = classifyAnswer(message, question) === 'positive' ? this.limits.maxTtlSeconds : ttlSeconds;
     const cap = (r: ResourceRecord): ResourceRecord => (r.ttl > capSeconds ? { ...r, ttl: capSeconds } : r);
-    const wire = Buffer.from(encodeMessage({
-      ...message,
-      answers: message.answers.map(cap),
-      authorities: message.authorities.map(cap),
-      additionals: message.additionals.map(cap),
-      edns: undefined,
-    })).toString('latin1');
-    const entry = new Entry(wire, nowMs, nowMs + ttlSeconds * 1000, ENTRY_OVERHEAD_BYTES + key.length + wire.length);
+    this.store(key, { ...message, answers: message.answers.map(cap), authorities: message.authorities.map(cap), additionals: message.additionals.map(cap) }, security, nowMs, ttlSeconds);
+    return ttlSeconds;
+  }
+
+  /**
+   * Remembers a failed validation for `seconds` (a SERVFAIL with the question only), so that the
+   * same bogus data does not cost the same work again at an attacker's will.
+   */
+  putFailure(key: string, question: Question, security: Extract<Security, { status: 'bogus' | 'indeterminate' }>, nowMs: number, seconds: number): void {
+    const failure: Message = {
+      id: 0, qr: true, opcode: 0, aa: false, tc: false, rd: true, ra: true, ad: false, cd: false, rcode: 2,
+      questions: [question], answers: [], authorities: [], additionals: [],
+    };
+    this.store(key, failure, security, nowMs, seconds);
+  }
+
+  private store(key: string, message: Message, security: Security, nowMs: number, seconds: number): void {
+    const previous = this.entries.get(key);
+    if (previous) this.remove(key, previous);
+    const wire = Buffer.from(encodeMessage({ ...message, edns: undefined })).toString('latin1');
+    const entry = new Entry(wire, security, nowMs, nowMs + seconds * 1000, ENTRY_OVERHEAD_BYTES + key.length + wire.length);
     this.entries.set(key, entry);
     this.bytes += entry.baseBytes;
     this.evict();
-    return ttlSeconds;
   }
 
   /** Accounts for a memo slot the pipeline just filled. */

@@ -30,6 +30,13 @@ export interface UpstreamConfig {
   readonly deadSeconds: number;
 }
 
+export interface DnssecConfig {
+  /** Files of zone-file DS/DNSKEY lines; when given, they replace the built-in root anchors. */
+  readonly trustAnchorFiles: readonly string[];
+  /** Negative trust anchors (RFC 7646): domains not validated. */
+  readonly insecure: readonly string[];
+}
+
 export interface Config {
   readonly listen: readonly Endpoint[];
   /** True when no listen address was given: then an unavailable ::1 is skipped, not fatal. */
@@ -39,12 +46,15 @@ export interface Config {
   readonly cache: CacheConfig;
   readonly tcpIdleTimeoutMs: number;
   readonly tcpMaxConnections: number;
+  readonly dnssec: DnssecConfig;
 }
 
 /** Settings as flags and the YAML file spell them. Every key is optional. */
 export interface Settings {
   readonly listen?: readonly string[] | undefined;
   readonly upstream?: readonly string[] | undefined;
+  readonly 'trust-anchor'?: readonly string[] | undefined;
+  readonly insecure?: readonly string[] | undefined;
   readonly 'log-level'?: string | undefined;
   readonly 'cache-max-entries'?: number | undefined;
   readonly 'cache-max-mb'?: number | undefined;
@@ -58,7 +68,7 @@ export interface Settings {
   readonly 'tcp-max-connections'?: number | undefined;
 }
 
-const LIST_KEYS = ['listen', 'upstream'] as const;
+const LIST_KEYS = ['listen', 'upstream', 'trust-anchor', 'insecure'] as const;
 const NUMBER_KEYS = [
   'cache-max-entries', 'cache-max-mb', 'cache-max-ttl', 'cache-min-ttl', 'negative-max-ttl',
   'upstream-timeout-ms', 'query-timeout-ms', 'upstream-dead-seconds', 'tcp-idle-timeout-ms', 'tcp-max-connections',
@@ -148,6 +158,7 @@ export function buildConfig(settings: Settings, env: Environment): Config {
     },
     tcpIdleTimeoutMs: positiveInteger(settings, 'tcp-idle-timeout-ms', 10_000),
     tcpMaxConnections: positiveInteger(settings, 'tcp-max-connections', 512),
+    dnssec: { trustAnchorFiles: settings['trust-anchor'] ?? [], insecure: settings.insecure ?? [] },
   };
 }
 

@@ -1,20 +1,22 @@
 /**
  * The query pipeline: bytes from a listener in, bytes for the client out. It checks the query,
- * answers from the cache or forwards upstream (merging identical queries in flight), and shapes
- * the answer for the client. It never throws for anything a client or an upstream sends.
+ * answers from the cache or forwards upstream (merging identical queries in flight), has the
+ * answer validated (unless the client set CD), and shapes it for the client: AD for secure data,
+ * SERVFAIL with an Extended DNS Error for bogus. It never throws for anything a client or an
+ * upstream sends.
  */
 import type { Endpoint } from '../config/index.js';
 import { errorMessage, UpstreamError, WireFormatError } from '../core/errors.js';
 import { RateLimitedLog, type Logger } from '../core/log.js';
-import type { MessageCache } from '../cache/index.js';
-import { cacheKey, cacheKeyOf } from '../cache/index.js';
+import type { MessageCache, Security } from '../cache/index.js';
+import { cacheKey, cacheKeyOf, UNCHECKED } from '../cache/index.js';
 import type { UpstreamPool } from '../upstream/index.js';
 import {
-  decodeMessage, HEADER_BYTES, readName, readPlainQuery, Opcode, Rcode, readHeader, RRType, typeName,
+  decodeMessage, HEADER_BYTES, readName, readPlainQuery, Opcode, Rcode, readHeader, RRClass, RRType, typeName,
   type Message, type Question,
 } from '../wire/index.js';
-import { patchedReply, replyFromCache } from './cached-reply.js';
-import { answerFor, encodeForTransport, errorFor, udpLimit, udpLimitFor, type ClientQuery } from './respond.js';
+import { extendedError, patchedReply, replyFromCache } from './cached-reply.js';
+import { answerFor, encodeForTransport, errorFor, udpLimit, udpLimitFor, wantsAd, type ClientQuery } from './respond.js';
 
 export interface ClientInfo {
   readonly address: string;
@@ -22,16 +24,38 @@ export interface ClientInfo {
   readonly transport: 'udp' | 'tcp';
 }
 
+const SERVFAIL: Pick<Message, 'rcode' | 'answers' | 'authorities' | 'additionals'> = { rcode: Rcode.ServFail, answers: [], authorities: [], additionals: [] };
+/** RFC 8914 §4.7, for a validator failure that carries no code of its own. */
+const EDE_DNSSEC_BOGUS = 6;
+
 /** Query types a forwarder does not pass on. */
 const REFUSED_QTYPES: ReadonlySet<number> = new Set([RRType.AXFR, RRType.IXFR]);
 const NOTIMP_QTYPES: ReadonlySet<number> = new Set([RRType.MAILA, RRType.MAILB]);
+
+/** Validates an upstream answer (the dnssec module, handed in by main.ts). */
+export interface AnswerValidator {
+  validate(question: Question, message: Message, signal: AbortSignal): Promise<Security>;
+}
 
 export interface ResolverDeps {
   readonly cache: MessageCache;
   readonly upstream: UpstreamPool;
   readonly log: Logger;
+  /** Without one (unit tests of forwarding alone), answers are passed on unvalidated. */
+  readonly validator?: AnswerValidator | undefined;
+  /** Seconds a failed validation is remembered. */
+  readonly failureCacheSeconds?: number;
   readonly nowMs?: () => number;
 }
+
+/** An upstream answer with what validation said of it. */
+interface Outcome {
+  readonly message: Message;
+  readonly security: Security;
+}
+
+/** The client of the validator's own DNSKEY/DS fetches, for logs. */
+const VALIDATOR_CLIENT: ClientInfo = { address: 'validator', port: 0, transport: 'udp' };
 
 export interface ResolverStats {
   queries: number;
@@ -44,7 +68,7 @@ export interface ResolverStats {
 }
 
 export class Resolver {
-  private readonly inflight = new Map<string, Promise<Message>>();
+  private readonly inflight = new Map<string, Promise<Outcome>>();
   private readonly badInput: RateLimitedLog;
   private readonly nowMs: () => number;
   readonly stats: ResolverStats = { queries: 0, cacheHits: 0, upstreamQueries: 0, merged: 0, servfail: 0, formerr: 0, dropped: 0 };
@@ -94,7 +118,8 @@ export class Resolver {
     const cached = this.deps.cache.getByKey(cacheKeyOf(plain.nameKey, plain.type, plain.class, plain.cd), now, false);
     if (!cached) return undefined;
     const limitBytes = client.transport === 'udp' ? udpLimitFor(plain.edns ? plain.udpPayloadSize : undefined) : undefined;
-    const reply = patchedReply({ id: plain.id, rd: plain.rd, cd: plain.cd, edns: plain.edns, dnssecOk: plain.dnssecOk, limitBytes }, bytes, cached, this.deps.cache, now);
+    const shape = { id: plain.id, rd: plain.rd, wantsAd: plain.ad || plain.dnssecOk, cd: plain.cd, edns: plain.edns, dnssecOk: plain.dnssecOk, limitBytes };
+    const reply = patchedReply(shape, bytes, cached, this.deps.cache, now);
     if (!reply) return undefined;
     this.stats.queries += 1;
     this.stats.cacheHits += 1;
@@ -107,22 +132,26 @@ export class Resolver {
   ): Promise<Uint8Array> {
     let upstream: Pick<Message, 'rcode' | 'answers' | 'authorities' | 'additionals'>;
     let source = 'upstream';
+    let extras: Parameters<typeof answerFor>[2] = {};
     try {
-      upstream = await this.forward(key, query.question, query.cd, client, signal);
+      const outcome = await this.forward(key, query.question, query.cd, client, signal);
       // Just cached: answer through the cache so the reply is prepared for the next hit too.
       const fresh = this.deps.cache.peekByKey(key, this.nowMs());
       if (fresh) {
-        if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: upstream.rcode, source, ms: this.nowMs() - started, client: client.address }, 'answered');
+        if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: outcome.message.rcode, security: outcome.security.status, source, ms: this.nowMs() - started, client: client.address }, 'answered');
         return replyFromCache(query, bytes, fresh, this.deps.cache, this.nowMs(), limitBytes);
       }
+      const failed = extendedError(outcome.security);
+      upstream = failed ? SERVFAIL : outcome.message;
+      extras = { ad: outcome.security.status === 'secure' && wantsAd(query), ede: failed };
     } catch (error) {
       this.stats.servfail += 1;
       const level = error instanceof UpstreamError ? 'warn' : 'error';
       this.deps.log[level]({ qname: query.question.name, qtype: typeName(query.question.type), err: errorMessage(error) }, 'query failed');
-      upstream = { rcode: Rcode.ServFail, answers: [], authorities: [], additionals: [] };
+      upstream = SERVFAIL;
       source = 'failure';
     }
-    const reply = answerFor(query, upstream);
+    const reply = answerFor(query, upstream, extras);
     if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: reply.rcode, source, ms: this.nowMs() - started, client: client.address }, 'answered');
     return encodeForTransport(reply, limitBytes);
   }
@@ -169,12 +198,27 @@ export class Resolver {
     if (NOTIMP_QTYPES.has(question.type)) return reject(Rcode.NotImp, `obsolete type ${typeName(question.type)}`);
     return {
       kind: 'query',
-      query: { id: header.id, opcode: header.opcode, rd: header.rd, cd: header.cd, question, edns: message.edns },
+      query: { id: header.id, opcode: header.opcode, rd: header.rd, ad: header.ad, cd: header.cd, question, edns: message.edns },
     };
   }
 
-  /** Forwards a question, merging it with an identical one already on its way. */
-  private forward(key: string, question: Question, cd: boolean, client: ClientInfo, signal: AbortSignal): Promise<Message> {
+  /**
+   * The validator's DNSKEY and DS fetches: through the same cache and in-flight merging as client
+   * queries, asked with CD (they are checked by the chain of trust, not here).
+   */
+  async fetchForValidation(name: string, type: number, signal: AbortSignal): Promise<Message> {
+    const question: Question = { name, type, class: RRClass.IN };
+    const key = cacheKey(question, true);
+    const cached = this.deps.cache.getByKey(key, this.nowMs(), true);
+    if (cached) return cached.agedMessage(this.nowMs());
+    return (await this.forward(key, question, true, VALIDATOR_CLIENT, signal)).message;
+  }
+
+  /**
+   * Forwards a question, merging it with an identical one already on its way; validates the
+   * answer unless CD was set; caches it (or the failure, briefly).
+   */
+  private forward(key: string, question: Question, cd: boolean, client: ClientInfo, signal: AbortSignal): Promise<Outcome> {
     const pending = this.inflight.get(key);
     if (pending) {
       this.stats.merged += 1;
@@ -184,13 +228,34 @@ export class Resolver {
       return pending;
     }
     this.stats.upstreamQueries += 1;
-    const lookup = this.deps.upstream.query(question, cd, signal).then((answer) => {
-      this.deps.cache.putByKey(key, question, answer.message, this.nowMs());
-      return answer.message;
+    const validator = this.deps.validator;
+    // With a validator, upstream is always asked with CD: oedns wants the data and its RRSIGs
+    // even when a validating upstream would reject them, to judge (and explain) them itself.
+    const lookup = this.deps.upstream.query(question, cd || validator !== undefined, signal).then(async (answer) => {
+      const message = answer.message;
+      const validatable = !cd && validator && (message.rcode === Rcode.NoError || message.rcode === Rcode.NXDomain);
+      const security = validatable ? await this.validate(validator, question, message, signal) : UNCHECKED;
+      if (security.status === 'bogus' || security.status === 'indeterminate') {
+        this.deps.log.warn({ qname: question.name, qtype: typeName(question.type), security: security.status, ede: security.ede, reason: security.reason }, 'validation failed');
+        this.deps.cache.putFailure(key, question, security, this.nowMs(), this.deps.failureCacheSeconds ?? 60);
+      } else {
+        this.deps.cache.putByKey(key, question, message, this.nowMs(), security);
+      }
+      return { message, security };
     });
     const tracked = lookup.finally(() => this.inflight.delete(key));
     this.inflight.set(key, tracked);
     return tracked;
+  }
+
+  /** A validator that throws (a bug, or data it could not parse) fails safe: bogus. */
+  private async validate(validator: AnswerValidator, question: Question, message: Message, signal: AbortSignal): Promise<Security> {
+    try {
+      return await validator.validate(question, message, signal);
+    } catch (error) {
+      this.deps.log.error({ qname: question.name, err: errorMessage(error) }, 'validator failed');
+      return { status: 'bogus', ede: EDE_DNSSEC_BOGUS, reason: `validator failed: ${errorMessage(error)}` };
+    }
   }
 
   private isUpstream(client: ClientInfo): boolean {

@@ -22,7 +22,7 @@ const plainEdns: Edns = { udpPayloadSize: 1232, version: 0, dnssecOk: false, opt
 
 function client(partial: Partial<ClientQuery> = {}): ClientQuery {
   return {
-    id: 0x4242, opcode: 0, rd: true, cd: false,
+    id: 0x4242, opcode: 0, rd: true, ad: false, cd: false,
     question: { name: 'wWw.ExAmple.com.', type: RRType.A, class: RRClass.IN },
     edns: undefined,
     ...partial,

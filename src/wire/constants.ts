@@ -19,6 +19,9 @@ export type Rcode = (typeof Rcode)[keyof typeof Rcode];
 /** IANA DNS OpCodes (RFC 6895 §2.2). */
 export const Opcode = { Query: 0, IQuery: 1, Status: 2, Notify: 4, Update: 5 } as const;
 
+/** IANA "DNS EDNS0 Option Codes (OPT)". */
+export const EdnsOptionCode = { Cookie: 10, Padding: 12, ExtendedDnsError: 15 } as const;
+
 /** RFC 1035 §2.3.4 size limits. */
 export const MAX_NAME_WIRE_BYTES = 255;
 export const MAX_LABEL_BYTES = 63;

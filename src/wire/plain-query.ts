@@ -9,6 +9,7 @@ import { HEADER_BYTES, RRType } from './constants.js';
 export interface PlainQuery {
   readonly id: number;
   readonly rd: boolean;
+  readonly ad: boolean;
   readonly cd: boolean;
   readonly type: number;
   readonly class: number;
@@ -71,6 +72,7 @@ export function readPlainQuery(bytes: Uint8Array): PlainQuery | undefined {
   return {
     id: (bytes[0]! << 8) | bytes[1]!,
     rd: (flagsHigh & 0x01) !== 0,
+    ad: (bytes[3]! & 0x20) !== 0,
     cd: (bytes[3]! & 0x10) !== 0,
     type,
     class: klass,

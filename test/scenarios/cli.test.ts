@@ -79,7 +79,7 @@ describe('running process', () => {
     const upstream = await startScriptedUpstream(({ query, reply }) => reply(replyTo(query, [aRecord(query.questions[0]!.name, '192.0.2.53')])), { address: '127.0.0.153', port: 53 });
     const resolv = join(dir, 'resolv-default.conf');
     await writeFile(resolv, `# written by the test\nnameserver 127.0.0.154\nnameserver 127.0.0.153\n`);
-    const { process: child, output } = await spawnOedns(['serve', '--listen', '127.0.0.154:53', '--resolv-conf', resolv]);
+    const { process: child, output } = await spawnOedns(['serve', '--listen', '127.0.0.154:53', '--resolv-conf', resolv, '--insecure', 'test']);
     try {
       expect(output()).toContain('"upstreams":["127.0.0.153:53"],"upstreamSource":"resolv.conf"');
       expect((await dig({ address: '127.0.0.154', port: 53 }, ['host.example.test', 'A'])).stdout).toMatch(/192\.0\.2\.53/);
@@ -94,7 +94,7 @@ describe('running process', () => {
     const port = await freePort();
     const config = join(dir, 'oedns.yaml');
     await writeFile(config, `listen: 127.0.0.1:${port}\nupstream:\n  - 127.0.0.1:${authA.port}\nlog-level: info\n`);
-    const { process: child, output } = await spawnOedns(['serve', '--config', config]);
+    const { process: child, output } = await spawnOedns(['serve', '--config', config, '--insecure', 'test']);
     const server = { address: '127.0.0.1', port };
     try {
       expect(output()).toContain('"oedns serving"');
