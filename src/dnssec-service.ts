@@ -4,7 +4,7 @@
  * go back through the pipeline. Turns the validator's verdicts into what the cache keeps.
  */
 import { readFile } from 'node:fs/promises';
-import type { Security } from './cache/index.js';
+import { INSECURE, SECURE, type Security } from './cache/index.js';
 import type { DnssecConfig } from './config/index.js';
 import { ConfigError, errorMessage } from './core/errors.js';
 import type { Logger } from './core/log.js';
@@ -65,8 +65,9 @@ export class DnssecService implements AnswerValidator {
     });
     switch (verdict.status) {
       case 'secure':
+        return SECURE;
       case 'insecure':
-        return { status: verdict.status };
+        return INSECURE;
       default:
         return { status: verdict.status, ede: verdict.ede, reason: verdict.reason };
     }

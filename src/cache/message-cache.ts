@@ -21,7 +21,10 @@ export type Security =
   | { readonly status: 'secure' | 'insecure' | 'unchecked' }
   | { readonly status: 'bogus' | 'indeterminate'; readonly ede: number; readonly reason: string };
 
-export const UNCHECKED: Security = { status: 'unchecked' };
+/** Shared values for the outcomes without details: one object for all entries, not one each. */
+export const UNCHECKED: Security = Object.freeze({ status: 'unchecked' });
+export const SECURE: Security = Object.freeze({ status: 'secure' });
+export const INSECURE: Security = Object.freeze({ status: 'insecure' });
 
 export interface CachedAnswer {
   readonly security: Security;
