@@ -10,6 +10,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { AppError, errorMessage } from './core/errors.js';
 import { LOG_LEVELS } from './core/log.js';
+import { lookup } from './lookup.js';
 import { Oedns } from './main.js';
 import type { Settings } from './config/index.js';
 
@@ -73,10 +74,10 @@ await yargs(hideBin(process.argv))
     'serve',
     'run the forwarding resolver',
     (y) => y
-      .option('listen', { type: 'string', array: true, describe: 'ADDR[:PORT] to listen on, UDP and TCP (repeatable; default 127.0.0.1:53 and [::1]:53)' })
-      .option('upstream', { type: 'string', array: true, describe: 'IP[:PORT] of a resolver to forward to (repeatable; default: nameservers in /etc/resolv.conf)' })
-      .option('trust-anchor', { type: 'string', array: true, describe: 'FILE of zone-file DS/DNSKEY lines; replaces the built-in IANA root anchors (repeatable)', group: 'DNSSEC:' })
-      .option('insecure', { type: 'string', array: true, describe: 'DOMAIN not to validate: a negative trust anchor, RFC 7646 (repeatable)', group: 'DNSSEC:' })
+      .option('listen', { type: 'string', array: true, nargs: 1, describe: 'ADDR[:PORT] to listen on, UDP and TCP (repeatable; default 127.0.0.1:53 and [::1]:53)' })
+      .option('upstream', { type: 'string', array: true, nargs: 1, describe: 'IP[:PORT] of a resolver to forward to (repeatable; default: nameservers in /etc/resolv.conf)' })
+      .option('trust-anchor', { type: 'string', array: true, nargs: 1, describe: 'FILE of zone-file DS/DNSKEY lines; replaces the built-in IANA root anchors (repeatable)', group: 'DNSSEC:' })
+      .option('insecure', { type: 'string', array: true, nargs: 1, describe: 'DOMAIN not to validate: a negative trust anchor, RFC 7646 (repeatable)', group: 'DNSSEC:' })
       .option('config', { type: 'string', describe: 'YAML file whose keys mirror these flags; flags win; re-read on SIGHUP' })
       .option('resolv-conf', { type: 'string', describe: 'where to read default upstreams', default: '/etc/resolv.conf' })
       .option('log-level', { type: 'string', choices: LOG_LEVELS, describe: 'pino log level (default info)' })
@@ -91,6 +92,35 @@ await yargs(hideBin(process.argv))
       .option('tcp-idle-timeout-ms', numberOption('idle TCP client connections are closed after this (default 10000)'))
       .option('tcp-max-connections', numberOption('TCP client connections per listener (default 512)')),
     (argv) => serve(argv as Record<string, unknown>),
+  )
+  .command(
+    'lookup <name> [type]',
+    'resolve and validate one name through the configured upstreams, printing the DNSSEC status',
+    (y) => y
+      .positional('name', { type: 'string', demandOption: true, describe: 'domain name' })
+      .positional('type', { type: 'string', default: 'A', describe: 'record type (A, AAAA, TLSA, TYPE65534, ...)' })
+      .option('trace', { type: 'boolean', default: false, describe: 'print the chain of trust step by step' })
+      .option('upstream', { type: 'string', array: true, nargs: 1, describe: 'IP[:PORT] of a resolver to ask (default: as for serve)' })
+      .option('trust-anchor', { type: 'string', array: true, nargs: 1, describe: 'FILE of zone-file DS/DNSKEY lines replacing the IANA root anchors' })
+      .option('insecure', { type: 'string', array: true, nargs: 1, describe: 'DOMAIN not to validate (negative trust anchor)' })
+      .option('config', { type: 'string', describe: 'the YAML file of oedns serve' })
+      .option('resolv-conf', { type: 'string', default: '/etc/resolv.conf', describe: 'where default upstreams come from' }),
+    async (argv) => {
+      const list = (key: string): string[] | undefined => (argv[key] as string[] | undefined)?.map(String);
+      try {
+        const status = await lookup({
+          name: String(argv.name), type: String(argv.type), trace: Boolean(argv.trace),
+          flags: { upstream: list('upstream'), 'trust-anchor': list('trust-anchor'), insecure: list('insecure'), 'log-level': 'warn' },
+          configFile: argv['config'] as string | undefined,
+          resolvConfPath: argv['resolv-conf'] as string | undefined,
+          write: (line) => process.stdout.write(`${line}\n`),
+        });
+        process.exit(status);
+      } catch (error) {
+        process.stderr.write(`oedns: ${errorMessage(error)}\n`);
+        process.exit(2);
+      }
+    },
   )
   .demandCommand(1, 'name a command: oedns serve')
   .strict()

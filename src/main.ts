@@ -32,7 +32,8 @@ function localAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
 }
 
-async function loadConfig(options: OednsOptions): Promise<{ config: Config; dnssec: DnssecSetup }> {
+/** Flags, config file, resolv.conf and DNSSEC anchors, as `serve` and `lookup` use them. */
+export async function loadConfig(options: OednsOptions): Promise<{ config: Config; dnssec: DnssecSetup }> {
   let fileSettings: Settings = {};
   if (options.configFile) {
     let text: string;

@@ -47,17 +47,8 @@ export class Validator {
     let name = question.name;
     for (let hops = 0; hops <= MAX_CNAME_CHAIN; hops++) {
       const at = (type: number): SignedRrset | undefined => answers.find((s) => s.type === type && canonicalName(s.name) === canonicalName(name));
-      const data = question.type === RRType.ANY ? answers.filter((s) => canonicalName(s.name) === canonicalName(name)) : [at(question.type)].filter((s) => s !== undefined);
-      if (data.length > 0) {
-        for (const set of data) links.push(await this.validateRrset(set, name, authority, ctx));
-        return weakest(links);
-      }
-      const cname = at(RRType.CNAME);
-      if (cname) {
-        links.push(await this.validateRrset(cname, name, authority, ctx));
-        name = readName(cname.records[0]!.rdata, 0).name;
-        continue;
-      }
+      // RFC 6672 §2.4: a name below a DNAME owns nothing of its own, so a covering DNAME comes
+      // first: the CNAME at the name is then the unsigned one synthesised from it (§5.3.1).
       const dname = answers.find((s) => s.type === RRType.DNAME && inZone(name, s.name) && canonicalName(s.name) !== canonicalName(name));
       if (dname) {
         // RFC 6672 §5.3.3: the DNAME RRset is signed; the CNAME synthesised from it is not and is
@@ -69,7 +60,20 @@ export class Validator {
         if (synthesized && canonicalName(readName(synthesized.records[0]!.rdata, 0).name) !== canonicalName(target)) {
           return weakest([...links, bogus(`CNAME synthesised from the DNAME at ${dname.name} does not match it`)]);
         }
+        // A question for the CNAME itself ends with the one synthesised from the DNAME.
+        if (synthesized && question.type === RRType.CNAME) return weakest(links);
         name = target;
+        continue;
+      }
+      const data = question.type === RRType.ANY ? answers.filter((s) => canonicalName(s.name) === canonicalName(name)) : [at(question.type)].filter((s) => s !== undefined);
+      if (data.length > 0) {
+        for (const set of data) links.push(await this.validateRrset(set, name, authority, ctx));
+        return weakest(links);
+      }
+      const cname = at(RRType.CNAME);
+      if (cname) {
+        links.push(await this.validateRrset(cname, name, authority, ctx));
+        name = readName(cname.records[0]!.rdata, 0).name;
         continue;
       }
       links.push(await this.validateDenial(name, question.type, message.rcode, authority, ctx));
@@ -108,6 +112,7 @@ export class Validator {
     const proof = denials.nsec3
       ? proveWildcardAnswerNsec3(owner, labels, denials.records, zone, ctx.hashes)
       : proveWildcardAnswerNsec(owner, labels, denials.records);
+    ctx.trace?.(`wildcard answer for ${owner}: ${denials.nsec3 ? 'NSEC3' : 'NSEC'} proof ${proof.status}${'reason' in proof ? ` (${proof.reason})` : ''}`);
     return toLink(proof, `wildcard answer for ${owner}`);
   }
 
@@ -130,7 +135,9 @@ export class Validator {
     const proof = rcode === Rcode.NXDomain
       ? (nsec3 ? proveNxdomainNsec3(name, records, signer, ctx.hashes) : proveNxdomainNsec(name, records, signer))
       : (nsec3 ? proveNodataNsec3(name, qtype, records, signer, ctx.hashes) : proveNodataNsec(name, qtype, records));
-    return toLink(proof, `${rcode === Rcode.NXDomain ? 'NXDOMAIN' : 'NODATA'} for ${name}`);
+    const what = `${rcode === Rcode.NXDomain ? 'NXDOMAIN' : 'NODATA'} for ${name}`;
+    ctx.trace?.(`${what}: ${nsec3 ? 'NSEC3' : 'NSEC'} proof from ${signer} ${proof.status}${'reason' in proof ? ` (${proof.reason})` : ''}`);
+    return toLink(proof, what);
   }
 
   /** The authority section's NSEC or NSEC3 RRsets of `zone`, each verified; bogus if any fails. */

@@ -7,3 +7,4 @@ export { readPlainQuery, type PlainQuery } from './plain-query.js';
 export { decodeSoa, type SoaFields } from './rdata.js';
 export { FrameReader, frame } from './framing.js';
 export { ageTtls, forEachTtl } from './ttl-offsets.js';
+export { recordText } from './rdata-text.js';
