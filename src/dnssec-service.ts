@@ -60,12 +60,13 @@ export class DnssecService implements AnswerValidator {
   }
 
   async validate(question: Question, message: Message, signal: AbortSignal): Promise<Security> {
+    const validUntil = { epoch: Number.POSITIVE_INFINITY };
     const verdict = await this.validator.validate(question, message, {
-      now: Math.floor(Date.now() / 1000), verify: createVerifyBudget(), hashes: createHashBudget(), signal,
+      now: Math.floor(Date.now() / 1000), verify: createVerifyBudget(), hashes: createHashBudget(), signal, validUntil,
     });
     switch (verdict.status) {
       case 'secure':
-        return SECURE;
+        return Number.isFinite(validUntil.epoch) ? { status: 'secure', validUntilEpoch: validUntil.epoch } : SECURE;
       case 'insecure':
         return INSECURE;
       default:

@@ -181,6 +181,22 @@ describe('MessageCache: time (TTLs count down from the store, RFC 1035 §3.2.1)'
     expect(read(cache, www, false, T0 + 3_600_000)).toBeUndefined();
   });
 
+  it('keeps validated data no longer than its RRSIGs are valid (RFC 4035 §5.3.3)', () => {
+    const cache = new MessageCache(limits);
+    const security = { status: 'secure', validUntilEpoch: T0 / 1000 + 42 } as const;
+    expect(cache.putByKey(cacheKey(www, false), www, positive(www, 300), T0, security)).toBe(42);
+    expect(cache.get(www, false, T0)?.security).toEqual(security);
+    expect(read(cache, www, false, T0 + 42_000)).toBeUndefined();
+  });
+
+  it('remembers a failed validation as a SERVFAIL for the given time', () => {
+    const cache = new MessageCache(limits);
+    cache.putFailure(cacheKey(www, false), www, { status: 'bogus', ede: 7, reason: 'RRSIG expired' }, T0, 60);
+    expect(read(cache, www, false, T0 + 59_999)?.rcode).toBe(Rcode.ServFail);
+    expect(cache.get(www, false, T0)?.security).toMatchObject({ status: 'bogus', ede: 7 });
+    expect(read(cache, www, false, T0 + 60_000)).toBeUndefined();
+  });
+
   it('does not change the message it was given', () => {
     const cache = new MessageCache(limits);
     const m = positive(www, 300);

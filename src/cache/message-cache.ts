@@ -18,7 +18,8 @@ import { cacheTtlSeconds, classifyAnswer } from './ttl.js';
  * decides what it means for a client (AD, SERVFAIL with an Extended DNS Error).
  */
 export type Security =
-  | { readonly status: 'secure' | 'insecure' | 'unchecked' }
+  | { readonly status: 'secure'; readonly validUntilEpoch?: number }
+  | { readonly status: 'insecure' | 'unchecked' }
   | { readonly status: 'bogus' | 'indeterminate'; readonly ede: number; readonly reason: string };
 
 /** Shared values for the outcomes without details: one object for all entries, not one each. */
@@ -149,7 +150,11 @@ export class MessageCache {
 
   /** put, with the key of (question, CD) already built by cacheKey, and what validation said. */
   putByKey(key: string, question: Question, message: Message, nowMs: number, security: Security = UNCHECKED): number {
-    const ttlSeconds = cacheTtlSeconds(message, question, this.limits);
+    let ttlSeconds = cacheTtlSeconds(message, question, this.limits);
+    // RFC 4035 §5.3.3: validated data is not kept past its signatures' expiration.
+    if (security.status === 'secure' && security.validUntilEpoch !== undefined) {
+      ttlSeconds = Math.min(ttlSeconds, security.validUntilEpoch - Math.floor(nowMs / 1000));
+    }
     if (ttlSeconds <= 0) return 0;
     // RFC 2308 §5: the SOA of a cached negative answer carries the remaining negative TTL; no
     // record of any answer is handed out with more than cache-max-ttl.

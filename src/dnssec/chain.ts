@@ -36,6 +36,11 @@ export interface WalkContext {
   readonly signal: AbortSignal;
   /** Receives one line per step of the chain, for `oedns lookup --trace`. */
   readonly trace?: ((step: string) => void) | undefined;
+  /**
+   * The earliest RRSIG expiration (epoch seconds) among the answer's verified RRsets, lowered as
+   * they are verified: a secure answer must not be cached past it (RFC 4035 §5.3.3).
+   */
+  readonly validUntil?: { epoch: number } | undefined;
 }
 
 type Step = ZoneKeys | { readonly status: 'continue' };

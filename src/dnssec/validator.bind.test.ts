@@ -77,8 +77,11 @@ describe('secure answers (RFC 4035 §5.3)', () => {
   it('validates an A RRset from the root anchor down, tracing each step', async () => {
     const trace: string[] = [];
     const message = await ask('www.example.test.', RRType.A);
-    const verdict = await validatorFor().validate(question('www.example.test.', RRType.A), message, context(trace));
+    const validUntil = { epoch: Infinity };
+    const verdict = await validatorFor().validate(question('www.example.test.', RRType.A), message, { ...context(trace), validUntil });
     expect(verdict.status).toBe('secure');
+    // RFC 4035 §5.3.3: the answer may be trusted until its RRSIG expires, and no longer.
+    expect(validUntil.epoch).toBe(WINDOW.expiration);
     expect(trace.some((t) => t.startsWith('.: DNSKEY RRset secure via trust anchor'))).toBe(true);
     expect(trace.some((t) => t.startsWith('example.test.: DS RRset secure, signed by test.'))).toBe(true);
   });

@@ -99,6 +99,7 @@ export class Validator {
     if (canonicalName(keys.zone) !== canonicalName(signer)) return bogus(`${signer} signs ${owner}/${set.type} but is not a zone apex on the chain (zone ${keys.zone})`);
     const verdict = await verifyRrset(set.records, set.rrsigs, keys.dnskeys, signer, ctx.now, ctx.verify);
     if (verdict.status !== 'secure') return bogus(`${owner}/${set.type}: ${verdict.reason}`, edeOf(verdict));
+    noteExpiration(ctx, verdict.value.expiration);
     ctx.trace?.(`${owner}/${set.type}: secure, signed by ${signer} key ${verdict.value.keyTag}`);
     const labels = set.rrsigs.map((r) => parseRrsig(r).labels).find((l) => l < labelCount(owner));
     if (labels === undefined) return SECURE;
@@ -150,9 +151,14 @@ export class Validator {
       if (!signer || canonicalName(signer) !== canonicalName(zone)) return bogus(`${set.name} NSEC/NSEC3 is not signed by ${zone}`, Ede.RrsigsMissing);
       const verdict = await verifyRrset(set.records, set.rrsigs, dnskeys, zone, ctx.now, ctx.verify);
       if (verdict.status !== 'secure') return bogus(`${set.name} NSEC/NSEC3: ${verdict.reason}`, edeOf(verdict));
+      noteExpiration(ctx, verdict.value.expiration);
     }
     return { records: sets.flatMap((s) => s.records), nsec3: sets.some((s) => s.type === RRType.NSEC3) };
   }
+}
+
+function noteExpiration(ctx: WalkContext, expiration: number): void {
+  if (ctx.validUntil && expiration < ctx.validUntil.epoch) ctx.validUntil.epoch = expiration;
 }
 
 function fromKeys(keys: { readonly status: 'bogus' | 'indeterminate'; readonly reason: string; readonly ede: Ede }): Link {
