@@ -9,11 +9,12 @@ import type { DnssecConfig } from './config/index.js';
 import { ConfigError, errorMessage } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import {
-  ChainOfTrust, createHashBudget, createVerifyBudget, defaultTrustAnchors, negativeTrustAnchors, parsePresentation, trustAnchorSet, Validator,
-  type DnssecFetcher, type NegativeTrustAnchors, type TrustAnchorSet,
+  ChainOfTrust, createHashBudget, createVerifyBudget, defaultTrustAnchors, MAX_NSEC3_HASHES_PER_ANSWER, MAX_VERIFICATIONS_PER_ANSWER,
+  negativeTrustAnchors, parsePresentation, trustAnchorSet, Validator,
+  type DnssecFetcher, type HashBudget, type NegativeTrustAnchors, type TrustAnchorSet, type VerifyBudget,
 } from './dnssec/index.js';
 import type { AnswerValidator } from './pipeline/index.js';
-import type { Message, Question, ResourceRecord } from './wire/index.js';
+import { typeName, type Message, type Question, type ResourceRecord } from './wire/index.js';
 
 export interface DnssecSetup {
   readonly anchors: TrustAnchorSet;
@@ -41,8 +42,19 @@ export async function loadDnssecSetup(config: DnssecConfig): Promise<DnssecSetup
   return { anchors, insecure: negativeTrustAnchors(config.insecure) };
 }
 
+/** Work validation has done since start: lets tests and operators bound work (KeyTrap), not time. */
+export interface DnssecStats {
+  answersValidated: number;
+  /** Signature verifications (crypto.verify calls), chain of trust included. */
+  verifications: number;
+  nsec3Hashes: number;
+  /** Answers that used up their whole verification or NSEC3 hash budget. */
+  budgetExhausted: number;
+}
+
 export class DnssecService implements AnswerValidator {
   private validator: Validator;
+  readonly stats: DnssecStats = { answersValidated: 0, verifications: 0, nsec3Hashes: 0, budgetExhausted: 0 };
 
   constructor(private readonly fetcher: DnssecFetcher, setup: DnssecSetup, private readonly log: Logger) {
     this.validator = this.build(setup);
@@ -61,9 +73,14 @@ export class DnssecService implements AnswerValidator {
 
   async validate(question: Question, message: Message, signal: AbortSignal): Promise<Security> {
     const validUntil = { epoch: Number.POSITIVE_INFINITY };
-    const verdict = await this.validator.validate(question, message, {
-      now: Math.floor(Date.now() / 1000), verify: createVerifyBudget(), hashes: createHashBudget(), signal, validUntil,
-    });
+    const verify = createVerifyBudget();
+    const hashes = createHashBudget();
+    let verdict;
+    try {
+      verdict = await this.validator.validate(question, message, { now: Math.floor(Date.now() / 1000), verify, hashes, signal, validUntil });
+    } finally {
+      this.count(question, verify, hashes);
+    }
     switch (verdict.status) {
       case 'secure':
         return Number.isFinite(validUntil.epoch) ? { status: 'secure', validUntilEpoch: validUntil.epoch } : SECURE;
@@ -71,6 +88,18 @@ export class DnssecService implements AnswerValidator {
         return INSECURE;
       default:
         return { status: verdict.status, ede: verdict.ede, reason: verdict.reason };
+    }
+  }
+
+  private count(question: Question, verify: VerifyBudget, hashes: HashBudget): void {
+    const verifications = MAX_VERIFICATIONS_PER_ANSWER - verify.verificationsLeft;
+    const nsec3Hashes = MAX_NSEC3_HASHES_PER_ANSWER - hashes.hashesLeft;
+    this.stats.answersValidated += 1;
+    this.stats.verifications += verifications;
+    this.stats.nsec3Hashes += nsec3Hashes;
+    if (verify.verificationsLeft <= 0 || hashes.hashesLeft <= 0) {
+      this.stats.budgetExhausted += 1;
+      this.log.warn({ qname: question.name, qtype: typeName(question.type), verifications, nsec3Hashes }, 'validation budget exhausted');
     }
   }
 }

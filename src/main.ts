@@ -15,7 +15,7 @@ import { ConfigError, errorMessage, ListenError } from './core/errors.js';
 import { createRootLogger, type Logger } from './core/log.js';
 import { Listeners } from './listener/index.js';
 import { Resolver } from './pipeline/index.js';
-import { DnssecService, loadDnssecSetup, type DnssecSetup } from './dnssec-service.js';
+import { DnssecService, loadDnssecSetup, type DnssecSetup, type DnssecStats } from './dnssec-service.js';
 import { BOGUS_CACHE_SECONDS } from './dnssec/index.js';
 import { UpstreamPool } from './upstream/index.js';
 
@@ -127,6 +127,11 @@ export class Oedns {
     return this.current;
   }
 
+  /** A copy of the validator's work counters (signature verifications, NSEC3 hashes). */
+  get dnssec(): Readonly<DnssecStats> {
+    return { ...this.validation.stats };
+  }
+
   get listening(): string[] {
     return this.listeners.endpoints.map(formatEndpoint);
   }
@@ -192,6 +197,6 @@ export class Oedns {
   async stop(): Promise<void> {
     this.shutdown.abort(new Error('oedns is shutting down'));
     await this.listeners.closeAll();
-    this.log.info({ stats: this.resolver.stats, cache: this.cache.stats() }, 'oedns stopped');
+    this.log.info({ stats: this.resolver.stats, cache: this.cache.stats(), dnssec: this.validation.stats }, 'oedns stopped');
   }
 }

@@ -16,6 +16,11 @@
  * Zones are therefore processed deepest first. A child on another server is not seen: copy that
  * server's `ds.get(child)` lines (absolute names) into the parent's records instead.
  *
+ * Data no signer would write (KeyTrap zones, CVE-2023-50387): `prepareZones` into a directory, edit
+ * the files it names (append to a .signed file), then `serveZones` on them. `SignSpec.extraDnskeys`
+ * puts keys made from the generated ones (colliding key tags) into the DNSKEY RRset before signing,
+ * and `canonicalRrsetOrder` makes named answer every RRset in one known order.
+ *
  * Set OEDNS_KEEP_LAB=1 to keep the temp directory (zone files, keys, named.conf, named.log).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -55,6 +60,12 @@ export interface SignSpec {
   /** Setting either time also skips dnssec-signzone's self-check, which rejects expired zones. */
   readonly inception?: SignTime;
   readonly expiration?: SignTime;
+  /**
+   * More apex DNSKEY lines, made from the generated keys' own lines (`<origin> IN DNSKEY 256 3 13
+   * <base64>`) and added before signing, so the signed DNSKEY RRset holds them (keys without a
+   * private half: dnssec-signzone lists them as stand-by). Not part of `PreparedZones.dnskeys`.
+   */
+  readonly extraDnskeys?: (generated: { readonly ksk: string; readonly zsk: string }) => readonly string[];
 }
 
 export interface ZoneSpec {
@@ -83,8 +94,16 @@ export interface AuthServerOptions {
   readonly ednsUdpSize?: number;
   /** Recursion for 127.0.0.0/8 so named follows CNAMEs across its own zones; needs a '.' zone. */
   readonly recursionAcrossOwnZones?: boolean;
+  /**
+   * `rrset-order { order none; }`: every RRset in the order named holds it, which is DNSSEC
+   * canonical order (RFC 4034 §6.3), instead of shuffled per answer. RRSIGs are never shuffled.
+   */
+  readonly canonicalRrsetOrder?: boolean;
   readonly startTimeoutMs?: number;
 }
+
+/** How named serves zones already written by `prepareZones`. */
+export type ServeOptions = Omit<AuthServerOptions, 'zones'>;
 
 export interface AuthServer extends PreparedZones {
   readonly address: string;
@@ -126,18 +145,37 @@ export async function dig(
 
 export async function startAuthServer(options: AuthServerOptions): Promise<AuthServer> {
   const hasRoot = options.zones.some((zone) => normalizeOrigin(zone.origin) === '.');
-  // Without a lab root, recursion would follow BIND's built-in root hints to the internet.
-  if (options.recursionAcrossOwnZones && !hasRoot) {
-    throw new BindLabError('recursionAcrossOwnZones needs a "." zone, so named never recurses off the lab');
-  }
+  checkRecursion(options, hasRoot);
   const dir = await mkdtemp(join(tmpdir(), 'oedns-bind-lab-'));
+  let prepared: PreparedZones;
   try {
-    const prepared = await prepareZones(dir, options.zones);
+    prepared = await prepareZones(dir, options.zones);
+  } catch (error) {
+    await removeLab(dir);
+    throw error;
+  }
+  return serveZones(dir, prepared, options);
+}
+
+/**
+ * Starts named on the files of `prepareZones(dir, …)`, as they are now: a test may have edited
+ * them in between. From here the lab owns dir: stop(), or a failure to start, removes it.
+ */
+export async function serveZones(dir: string, prepared: PreparedZones, options: ServeOptions = {}): Promise<AuthServer> {
+  try {
+    checkRecursion(options, prepared.files.has('.'));
     const running = await launchNamed(dir, prepared, options);
     return { ...prepared, ...running, address: LAB_ADDRESS, dir };
   } catch (error) {
     await removeLab(dir);
     throw error;
+  }
+}
+
+function checkRecursion(options: ServeOptions, hasRoot: boolean): void {
+  // Without a lab root, recursion would follow BIND's built-in root hints to the internet.
+  if (options.recursionAcrossOwnZones && !hasRoot) {
+    throw new BindLabError('recursionAcrossOwnZones needs a "." zone, so named never recurses off the lab');
   }
 }
 
@@ -203,8 +241,11 @@ async function writeZone(dir: string, zone: ZoneSpec, extra: readonly string[], 
   // Sequential, so that dnssec-keygen sees the first key and never repeats its key tag.
   const ksk = await generateKey(dir, zone.origin, algorithm, true);
   const zsk = await generateKey(dir, zone.origin, algorithm, false);
-  const dnskeys = [...(await keyLines(ksk)), ...(await keyLines(zsk))];
-  await writeFile(base, zoneText(zone, [...extra, ...dnskeys]));
+  const kskLines = await keyLines(ksk);
+  const zskLines = await keyLines(zsk);
+  const dnskeys = [...kskLines, ...zskLines];
+  const extraDnskeys = zone.sign.extraDnskeys?.({ ksk: kskLines.join('\n'), zsk: zskLines.join('\n') }) ?? [];
+  await writeFile(base, zoneText(zone, [...extra, ...dnskeys, ...extraDnskeys]));
   const signed = `${base}.signed`;
   await run('dnssec-signzone', [
     '-K', dir, '-d', dir, '-o', zone.origin, '-N', 'keep', '-f', signed,
@@ -273,7 +314,7 @@ async function run(file: string, args: readonly string[], cwd: string): Promise<
 async function launchNamed(
   dir: string,
   prepared: PreparedZones,
-  options: AuthServerOptions,
+  options: ServeOptions,
 ): Promise<Pick<AuthServer, 'port' | 'logFile' | 'stop'>> {
   const logFile = join(dir, 'named.log');
   for (let attempt = 1; ; attempt++) {
@@ -295,11 +336,12 @@ async function launchNamed(
   }
 }
 
-function namedConf(dir: string, port: number, files: ReadonlyMap<string, string>, options: AuthServerOptions): string {
+function namedConf(dir: string, port: number, files: ReadonlyMap<string, string>, options: ServeOptions): string {
   const udpSize = options.ednsUdpSize ?? DEFAULT_UDP_SIZE;
   const recursion = options.recursionAcrossOwnZones
     ? 'recursion yes; allow-recursion { 127.0.0.0/8; };'
     : 'recursion no;';
+  const order = options.canonicalRrsetOrder ? 'rrset-order { order none; };' : '';
   const zones = [...files].map(([origin, file]) => `zone "${origin}" { type primary; file "${file}"; };`);
   // Every path named would otherwise take from /etc/bind, /var/cache/bind or /run/named points
   // into dir. notify no and the blackhole keep named from sending anything off loopback, even
@@ -313,7 +355,7 @@ function namedConf(dir: string, port: number, files: ReadonlyMap<string, string>
   listen-on port ${port} { ${LAB_ADDRESS}; }; listen-on-v6 { none; };
   query-source address ${LAB_ADDRESS}; blackhole { !127.0.0.0/8; any; }; notify no;
   ${recursion} dnssec-validation no; empty-zones-enable no;
-  edns-udp-size ${udpSize}; max-udp-size ${udpSize};
+  edns-udp-size ${udpSize}; max-udp-size ${udpSize}; ${order}
   check-names primary ignore; check-integrity no; check-mx ignore; check-wildcard no;
   check-sibling no; check-spf ignore; check-dup-records ignore;
 };
@@ -338,13 +380,15 @@ async function waitUntilServing(
     if (named.exitCode !== null || named.signalCode !== null) {
       throw await startFailure(`named exited (code ${named.exitCode}, signal ${named.signalCode})`, logFile);
     }
+    // named logs 'running' once it has tried every zone; read before asking, so that a zone
+    // missing from an answer given after that line failed to load (not: is still loading).
+    const running = / running$/m.test(await readFile(logFile, 'utf8').catch(() => ''));
     const result = await dig(server, ['+norec', '+time=1', '+tries=1', ...queries]);
     if (result.exitCode === 0) {
       const bad = unservedZones(result.stdout, origins);
       if (bad.length === 0) return;
       problem = `not authoritative for ${bad.join(', ')}`;
-      // named logs 'running' once it has tried every zone; those missing now failed to load.
-      if (/ running$/m.test(await readFile(logFile, 'utf8'))) {
+      if (running) {
         throw await startFailure(`named on ${LAB_ADDRESS}#${port} ${problem}`, logFile);
       }
     }
