@@ -4,8 +4,9 @@
 //
 // RESULTS_DIR holds WORKLOAD-RESOLVER.json files from parse-dnsperf.mjs and facts.txt, one
 // "key value" per line, written by run.sh (configuration, upstream query counts, memory).
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hostConfig, pad, parseJsonLine, pinoLevel, ratio, readFacts, round, tallyLog, writeSummary } from './report-lib.mjs';
 
 const [resultsDir, oednsLog, outJson] = process.argv.slice(2);
 if (outJson === undefined) throw new Error('usage: report.mjs RESULTS_DIR OEDNS_LOG OUT_JSON');
@@ -20,16 +21,7 @@ const WORKLOADS = [
   { key: 'recheck', title: 'recheck: every name again, all should come from the cache' },
 ];
 
-const facts = Object.fromEntries(
-  (await readFile(join(resultsDir, 'facts.txt'), 'utf8'))
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const [key, ...rest] = line.split(' ');
-      const value = rest.join(' ');
-      return [key, /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value];
-    }),
-);
+const facts = await readFacts(resultsDir);
 const files = new Set(await readdir(resultsDir));
 const runs = {};
 for (const { key } of WORKLOADS) {
@@ -44,14 +36,11 @@ for (const { key } of WORKLOADS) {
     };
     const run = runs[key][resolver];
     run.resolverCpuPercent =
-      run.resolverCpuSeconds !== null && run.runSeconds > 0
-        ? Number(((100 * run.resolverCpuSeconds) / run.runSeconds).toFixed(0))
-        : null;
+      run.resolverCpuSeconds !== null && run.runSeconds > 0 ? round((100 * run.resolverCpuSeconds) / run.runSeconds, 0) : null;
   }
 }
 
-const mib = (kB) => (typeof kB === 'number' ? Number((kB / 1024).toFixed(1)) : null);
-const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? Number((a / b).toFixed(3)) : null);
+const mib = (kB) => (typeof kB === 'number' ? round(kB / 1024, 1) : null);
 const memory = Object.fromEntries(
   RESOLVERS.map((r) => [
     r,
@@ -109,7 +98,6 @@ for (const t of targets) lines.push(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name} (mea
 process.stdout.write(`${lines.join('\n')}\n`);
 
 const summary = {
-  generatedAt: new Date().toISOString(),
   config: {
     seconds: facts.seconds,
     names: facts.names,
@@ -117,8 +105,7 @@ const summary = {
     settleSeconds: facts.settleSeconds,
     clients: facts.clients,
     maxOutstanding: facts.maxOutstanding,
-    versions: { node: facts['version.node'], unbound: facts['version.unbound'], named: facts['version.named'], dnsperf: facts['version.dnsperf'] },
-    host: { cpus: facts.cpus, kernel: facts.kernel },
+    ...hostConfig(facts),
   },
   workloads: Object.fromEntries(
     Object.entries(runs).map(([key, byResolver]) => [
@@ -130,9 +117,7 @@ const summary = {
   oednsLog: log,
   targets,
 };
-await mkdir(dirname(outJson), { recursive: true });
-await writeFile(outJson, `${JSON.stringify(summary, null, 2)}\n`);
-process.stdout.write(`\nsummary written to ${outJson}\n`);
+await writeSummary(outJson, summary);
 
 function table(byResolver) {
   const widths = [9, 10, 8, 8, 8, 8, 9, 7, 9, 5];
@@ -149,30 +134,17 @@ function table(byResolver) {
   return rows.join('\n');
 }
 
-function pad(cells, widths) {
-  return cells.map((cell, i) => String(cell ?? 'n/a').padEnd(widths[i] ?? 10)).join(' ').trimEnd();
-}
-
 /** Counts pino lines by level (40 warn, 50 error, 60 fatal) and the most frequent messages. */
 async function summarizeLog(file) {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const counts = { warn: 0, error: 0, fatal: 0, other: 0 };
-  const messages = new Map();
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    let entry;
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      counts.other++;
-      messages.set(`(not JSON) ${line.slice(0, 100)}`, (messages.get(`(not JSON) ${line.slice(0, 100)}`) ?? 0) + 1);
-      continue;
-    }
-    const level = entry.level >= 60 ? 'fatal' : entry.level >= 50 ? 'error' : entry.level >= 40 ? 'warn' : 'other';
-    counts[level]++;
-    const key = `[${level}] ${entry.msg ?? '(no msg)'}${entry.err?.code ? ` (${entry.err.code})` : ''}`;
-    messages.set(key, (messages.get(key) ?? 0) + 1);
-  }
-  const top = [...messages].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  const { counts, top } = await tallyLog(
+    file,
+    (line) => {
+      const entry = parseJsonLine(line);
+      if (entry === undefined) return ['other', `(not JSON) ${line.slice(0, 100)}`];
+      const level = pinoLevel(entry.level);
+      return [level, `[${level}] ${entry.msg ?? '(no msg)'}${entry.err?.code ? ` (${entry.err.code})` : ''}`];
+    },
+    { warn: 0, error: 0, fatal: 0, other: 0 },
+  );
   return { ...counts, top };
 }

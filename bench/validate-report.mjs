@@ -5,8 +5,9 @@
 // RESULTS_DIR holds named.json, oedns.json and unbound.json from parse-dnsperf.mjs and facts.txt,
 // one "key value" per line, written by validate.sh (configuration, upstream query counts, CPU
 // time, AD counts, spot checks, how each resolver exited).
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hostConfig, pad, parseJsonLine, pinoLevel, ratio, readFacts, round, tallyLog, writeSummary } from './report-lib.mjs';
 
 const [resultsDir, oednsLog, unboundLog, outJson] = process.argv.slice(2);
 if (outJson === undefined) throw new Error('usage: validate-report.mjs RESULTS_DIR OEDNS_LOG UNBOUND_LOG OUT_JSON');
@@ -16,16 +17,7 @@ const TARGET_P50_RATIO = 1.5;
 const SERVERS = ['named', 'oedns', 'unbound'];
 const RESOLVERS = ['oedns', 'unbound'];
 
-const facts = Object.fromEntries(
-  (await readFile(join(resultsDir, 'facts.txt'), 'utf8'))
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const [key, ...rest] = line.split(' ');
-      const value = rest.join(' ');
-      return [key, /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value];
-    }),
-);
+const facts = await readFacts(resultsDir);
 
 const runs = {};
 for (const server of SERVERS) {
@@ -131,14 +123,12 @@ for (const t of targets) {
 process.stdout.write(`${lines.join('\n')}\n`);
 
 const summary = {
-  generatedAt: new Date().toISOString(),
   config: {
     zones: facts.zones,
     algorithm: facts.algorithm,
     clients: facts.clients,
     maxOutstanding: facts.maxOutstanding,
-    versions: { node: facts['version.node'], unbound: facts['version.unbound'], named: facts['version.named'], dnsperf: facts['version.dnsperf'] },
-    host: { cpus: facts.cpus, kernel: facts.kernel },
+    ...hostConfig(facts),
   },
   runs,
   ratiosOednsUnbound: ratios,
@@ -147,21 +137,7 @@ const summary = {
   logs,
   targets,
 };
-await mkdir(dirname(outJson), { recursive: true });
-await writeFile(outJson, `${JSON.stringify(summary, null, 2)}\n`);
-process.stdout.write(`\nsummary written to ${outJson}\n`);
-
-function round(value, digits) {
-  return typeof value === 'number' && Number.isFinite(value) ? Number(value.toFixed(digits)) : null;
-}
-
-function ratio(a, b) {
-  return typeof a === 'number' && typeof b === 'number' && b > 0 ? round(a / b, 3) : null;
-}
-
-function pad(cells, widths) {
-  return cells.map((cell, i) => String(cell ?? 'n/a').padEnd(widths[i] ?? 10)).join(' ').trimEnd();
-}
+await writeSummary(outJson, summary);
 
 /**
  * oedns (pino JSON): counts lines by level (40 warn, 50 error, 60 fatal) and the most frequent
@@ -169,36 +145,24 @@ function pad(cells, widths) {
  * lines with names and numbers blanked out.
  */
 async function summarizeLog(file, json) {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const counts = {};
-  const messages = new Map();
-  const count = (level, msg) => {
-    counts[level] = (counts[level] ?? 0) + 1;
-    messages.set(`[${level}] ${msg}`, (messages.get(`[${level}] ${msg}`) ?? 0) + 1);
-  };
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    if (json) {
-      let entry;
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        count('not JSON', line.slice(0, 100));
-        continue;
-      }
-      const level = entry.level >= 60 ? 'fatal' : entry.level >= 50 ? 'error' : entry.level >= 40 ? 'warn' : 'other';
-      const detail = entry.err?.code ?? entry.reason ?? entry.ede ?? '';
-      count(level, `${entry.msg ?? '(no msg)'}${detail ? ` (${String(detail).slice(0, 80)})` : ''}`);
-    } else {
-      // "[1712345678] unbound[123:0] info: ..." → level "info", message with digits blanked.
-      const match = /\] unbound\[[^\]]*\] (\w+): (.*)$/.exec(line);
-      if (match === null) count('other', line.slice(0, 100));
-      // info lines are start, stop and statistics (a latency histogram among them): counted only.
-      else if (match[1] === 'info') counts.info = (counts.info ?? 0) + 1;
-      else count(match[1], match[2].replace(/z\d{4}/g, 'zNNNN').replace(/\d+/g, 'N').slice(0, 100));
-    }
-  }
-  const top = [...messages].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  const { counts, top } = await tallyLog(file, json ? oednsLine : unboundLine);
   const summary = Object.entries(counts).map(([level, n]) => `${n} ${level}`).join(', ') || 'empty';
   return { counts, summary, top };
+}
+
+function oednsLine(line) {
+  const entry = parseJsonLine(line);
+  if (entry === undefined) return ['not JSON', `[not JSON] ${line.slice(0, 100)}`];
+  const level = pinoLevel(entry.level);
+  const detail = entry.err?.code ?? entry.reason ?? entry.ede ?? '';
+  return [level, `[${level}] ${entry.msg ?? '(no msg)'}${detail ? ` (${String(detail).slice(0, 80)})` : ''}`];
+}
+
+/** "[1712345678] unbound[123:0] info: ..." → level "info", message with digits blanked. */
+function unboundLine(line) {
+  const match = /\] unbound\[[^\]]*\] (\w+): (.*)$/.exec(line);
+  if (match === null) return ['other', `[other] ${line.slice(0, 100)}`];
+  // info lines are start, stop and statistics (a latency histogram among them): counted only.
+  if (match[1] === 'info') return ['info'];
+  return [match[1], `[${match[1]}] ${match[2].replace(/z\d{4}/g, 'zNNNN').replace(/\d+/g, 'N').slice(0, 100)}`];
 }

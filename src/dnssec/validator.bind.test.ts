@@ -4,8 +4,8 @@
  * matches no key, expired signatures, and answers tampered with after signing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAuthServer, type AuthServer } from '../../test/support/bind-lab.js';
 import { frame, queryMessage, question, tcpExchange, udpQuery } from '../../test/support/oedns-harness.js';
+import { rootAnchorText, startSignedLab, type SignedLab } from '../../test/support/signed-lab.js';
 import { decodeMessage, encodeMessage, Rcode, RRType, type Message } from '../wire/index.js';
 import { ChainOfTrust } from './chain.js';
 import type { DnssecFetcher } from './fetcher.js';
@@ -19,15 +19,14 @@ const NOW = 1_700_000_000;
 const WINDOW = { inception: NOW - 86_400, expiration: NOW + 30 * 86_400 };
 const sign = { algorithm: 'ECDSAP256SHA256' as const, ...WINDOW };
 
-let auth: AuthServer;
+let auth: SignedLab;
 let nextId = 1;
 
 beforeAll(async () => {
-  auth = await startAuthServer({
+  auth = await startSignedLab({
     recursionAcrossOwnZones: true,
+    sign,
     zones: [
-      { origin: '.', records: [], sign },
-      { origin: 'test.', records: [], sign },
       {
         origin: 'example.test.', sign,
         records: [
@@ -60,7 +59,7 @@ function validatorFor(fetches: string[] = []): Validator {
       return ask(name, type);
     },
   };
-  const anchors = trustAnchorsFromText((auth.ds.get('.') ?? []).join('\n'), 'lab-root.ds');
+  const anchors = trustAnchorsFromText(rootAnchorText(auth), 'lab-root.ds');
   return new Validator(new ChainOfTrust(fetcher, anchors, negativeTrustAnchors([])));
 }
 

@@ -9,12 +9,10 @@
  * Set OEDNS_KEEP_LAB=1 to keep the BIND and Unbound directories (zones, named.log, unbound.log
  * with val-log-level 2 reasons).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dig, startAuthServer, type AuthServer } from '../support/bind-lab.js';
-import { startOedns, type Harness } from '../support/oedns-harness.js';
+import { dig } from '../support/bind-lab.js';
+import type { Harness } from '../support/oedns-harness.js';
+import { startSignedLab, startValidatingOedns, type SignedLab } from '../support/signed-lab.js';
 import { startUnbound, type Unbound } from '../support/unbound.js';
 
 const DAY = 86_400;
@@ -22,17 +20,16 @@ const sign = { algorithm: 'ECDSAP256SHA256' as const };
 /** A DS for badds.test. that no DNSKEY of that zone matches (RFC 4035 §5.2: the zone is bogus). */
 const WRONG_DS = `badds.test. 300 IN DS 12345 13 2 ${'5A'.repeat(32)}`;
 
-let auth: AuthServer;
+let auth: SignedLab;
 let h: Harness;
 let unbound: Unbound;
-let anchorDir: string;
 
 beforeAll(async () => {
-  auth = await startAuthServer({
+  auth = await startSignedLab({
     recursionAcrossOwnZones: true,
+    sign,
+    tldRecords: [WRONG_DS],
     zones: [
-      { origin: '.', records: [], sign },
-      { origin: 'test.', records: [WRONG_DS], sign },
       {
         origin: 'example.test.', sign,
         records: [
@@ -59,13 +56,10 @@ beforeAll(async () => {
       { origin: 'p384.test.', sign: { algorithm: 'ECDSAP384SHA384' }, records: ['host 300 IN A 192.0.2.82'] },
     ],
   });
-  anchorDir = await mkdtemp(join(tmpdir(), 'oedns-oracle-anchor-'));
-  const anchorFile = join(anchorDir, 'lab-root.ds');
-  await writeFile(anchorFile, `${(auth.ds.get('.') ?? []).join('\n')}\n`);
   const upstream = { address: auth.address, port: auth.port };
   [h, unbound] = await Promise.all([
-    startOedns({ upstream: [`${auth.address}:${auth.port}`], 'trust-anchor': [anchorFile], insecure: [] }),
-    startUnbound({ forwardTo: upstream, trustAnchorFile: anchorFile }),
+    startValidatingOedns(auth),
+    startUnbound({ forwardTo: upstream, trustAnchorFile: auth.anchorFile }),
   ]);
 }, 120_000);
 
@@ -73,7 +67,6 @@ afterAll(async () => {
   await h?.stop();
   await unbound?.stop();
   await auth?.stop();
-  if (anchorDir) await rm(anchorDir, { recursive: true, force: true });
 });
 
 /** What a case is meant to exercise: the rcode and, unless SERVFAIL, whether the data is secure. */

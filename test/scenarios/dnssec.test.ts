@@ -3,33 +3,27 @@
  * BIND-served signed hierarchy, AD for secure data (RFC 4035 §3.2.3, RFC 6840 §5.7), SERVFAIL
  * with an Extended DNS Error for bogus data (RFC 8914), CD=1 passing data through unvalidated.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dig, startAuthServer, type AuthServer } from '../support/bind-lab.js';
-import { startOedns, type Harness } from '../support/oedns-harness.js';
+import { dig } from '../support/bind-lab.js';
+import type { Harness } from '../support/oedns-harness.js';
+import { startSignedLab, startValidatingOedns, type SignedLab } from '../support/signed-lab.js';
 
-let auth: AuthServer;
+let auth: SignedLab;
 let h: Harness;
 const sign = { algorithm: 'ECDSAP256SHA256' as const };
 
 beforeAll(async () => {
-  auth = await startAuthServer({
+  auth = await startSignedLab({
     recursionAcrossOwnZones: true,
+    sign,
     zones: [
-      { origin: '.', records: [], sign },
-      { origin: 'test.', records: [], sign },
       { origin: 'example.test.', sign, records: ['www 300 IN A 192.0.2.10', 'alias 300 IN CNAME www.nsec3.test.'] },
       { origin: 'nsec3.test.', sign: { ...sign, nsec3: { iterations: 0 } }, records: ['www 300 IN A 192.0.2.30'] },
       { origin: 'unsigned.test.', records: ['host 300 IN A 192.0.2.40'] },
       { origin: 'expired.test.', sign: { ...sign, inception: 'now-8640000', expiration: 'now-86400' }, records: ['host 300 IN A 192.0.2.60'] },
     ],
   });
-  const dir = await mkdtemp(join(tmpdir(), 'oedns-anchor-'));
-  const anchorFile = join(dir, 'lab-root.ds');
-  await writeFile(anchorFile, `${(auth.ds.get('.') ?? []).join('\n')}\n`);
-  h = await startOedns({ upstream: [`${auth.address}:${auth.port}`], 'trust-anchor': [anchorFile], insecure: [] });
+  h = await startValidatingOedns(auth);
 }, 60_000);
 
 afterAll(async () => {

@@ -14,17 +14,16 @@
  * counters of the next answer are the work of its own RRsets only.
  */
 import { createECDH, randomBytes } from 'node:crypto';
-import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { appendFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   keyTag, MAX_KEY_TAG_COLLISIONS, MAX_RRSIGS_PER_RRSET, MAX_VERIFICATIONS_PER_ANSWER,
 } from '../../src/dnssec/index.js';
 import type { DnssecStats } from '../../src/dnssec-service.js';
-import { dig, prepareZones, serveZones, type AuthServer, type PreparedZones, type ZoneSpec } from '../support/bind-lab.js';
-import { startOedns, type Harness } from '../support/oedns-harness.js';
+import { dig } from '../support/bind-lab.js';
+import type { Harness } from '../support/oedns-harness.js';
+import { startSignedLab, startValidatingOedns, type SignedLab } from '../support/signed-lab.js';
 
 /** Garbage RRSIGs added to an RRset: well above MAX_RRSIGS_PER_RRSET. */
 const EXTRA_RRSIGS = 30;
@@ -36,7 +35,7 @@ const COLLIDING_KEYS = 12;
 /** P-256 field prime (SEC 2 §2.4.2), to negate a point: (x, y) → (x, p − y). */
 const P256_PRIME = 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n;
 
-let auth: AuthServer;
+let auth: SignedLab;
 let h: Harness;
 let zskLine = '';
 /** The RRSIG dnssec-signzone made over www.rrsigs.test./A, before the garbage was added. */
@@ -44,37 +43,29 @@ let realWwwRrsig = '';
 
 beforeAll(async () => {
   const sign = { algorithm: 'ECDSAP256SHA256' as const };
-  const zones: ZoneSpec[] = [
-    { origin: '.', records: [], sign },
-    { origin: 'test.', records: [], sign },
-    { origin: 'rrsigs.test.', records: ['www 300 IN A 192.0.2.80'], sign },
-    {
-      origin: 'keys.test.',
-      records: ['www 300 IN A 192.0.2.81', 'trap 300 IN A 192.0.2.82'],
-      sign: {
-        ...sign,
-        extraDnskeys: ({ zsk }) => {
-          zskLine = zsk;
-          return collidingKeys(zsk, COLLIDING_KEYS);
+  auth = await startSignedLab({
+    canonicalRrsetOrder: true,
+    sign,
+    zones: [
+      { origin: 'rrsigs.test.', records: ['www 300 IN A 192.0.2.80'], sign },
+      {
+        origin: 'keys.test.',
+        records: ['www 300 IN A 192.0.2.81', 'trap 300 IN A 192.0.2.82'],
+        sign: {
+          ...sign,
+          extraDnskeys: ({ zsk }) => {
+            zskLine = zsk;
+            return collidingKeys(zsk, COLLIDING_KEYS);
+          },
         },
       },
+    ],
+    editZones: async (prepared) => {
+      realWwwRrsig = await addGarbageRrsigs(prepared.files.get('rrsigs.test.')!, 'rrsigs.test.', 'www.rrsigs.test.');
+      await addGarbageRrsigs(prepared.files.get('keys.test.')!, 'keys.test.', 'trap.keys.test.');
     },
-  ];
-  const dir = await mkdtemp(join(tmpdir(), 'oedns-keytrap-'));
-  let prepared: PreparedZones;
-  try {
-    prepared = await prepareZones(dir, zones);
-    realWwwRrsig = await addGarbageRrsigs(prepared.files.get('rrsigs.test.')!, 'rrsigs.test.', 'www.rrsigs.test.');
-    await addGarbageRrsigs(prepared.files.get('keys.test.')!, 'keys.test.', 'trap.keys.test.');
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
-  auth = await serveZones(dir, prepared, { canonicalRrsetOrder: true });
-  const anchorDir = await mkdtemp(join(tmpdir(), 'oedns-anchor-'));
-  const anchorFile = join(anchorDir, 'lab-root.ds');
-  await writeFile(anchorFile, `${(auth.ds.get('.') ?? []).join('\n')}\n`);
-  h = await startOedns({ upstream: [`${auth.address}:${auth.port}`], 'trust-anchor': [anchorFile], insecure: [] });
+  });
+  h = await startValidatingOedns(auth);
 }, 120_000);
 
 afterAll(async () => {

@@ -2,35 +2,28 @@
  * `oedns lookup`: one name through the same upstream pool and validator as `oedns serve`, as a
  * user runs it, with the chain of trust printed step by step (like delv +vtrace).
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAuthServer, type AuthServer } from '../support/bind-lab.js';
 import { DIST_CLI } from '../support/oedns-harness.js';
+import { startSignedLab, type SignedLab } from '../support/signed-lab.js';
 
-let auth: AuthServer;
-let anchorFile: string;
+let auth: SignedLab;
 const sign = { algorithm: 'ECDSAP256SHA256' as const };
 
 beforeAll(async () => {
-  auth = await startAuthServer({
+  auth = await startSignedLab({
     recursionAcrossOwnZones: true,
+    sign,
     zones: [
-      { origin: '.', records: [], sign },
-      { origin: 'test.', records: [], sign },
       { origin: 'example.test.', sign, records: ['www 300 IN A 192.0.2.10', 'www 300 IN TXT "hello world"'] },
       { origin: 'expired.test.', sign: { ...sign, inception: 'now-8640000', expiration: 'now-86400' }, records: ['host 300 IN A 192.0.2.60'] },
     ],
   });
-  anchorFile = join(await mkdtemp(join(tmpdir(), 'oedns-lookup-')), 'root.ds');
-  await writeFile(anchorFile, `${(auth.ds.get('.') ?? []).join('\n')}\n`);
 }, 60_000);
 afterAll(() => auth?.stop());
 
 async function lookup(...args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const r = await execa('node', [DIST_CLI, 'lookup', '--upstream', `127.0.0.1:${auth.port}`, '--trust-anchor', anchorFile, ...args], { reject: false, timeout: 20_000 });
+  const r = await execa('node', [DIST_CLI, 'lookup', '--upstream', `127.0.0.1:${auth.port}`, '--trust-anchor', auth.anchorFile, ...args], { reject: false, timeout: 20_000 });
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

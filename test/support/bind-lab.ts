@@ -16,19 +16,21 @@
  * Zones are therefore processed deepest first. A child on another server is not seen: copy that
  * server's `ds.get(child)` lines (absolute names) into the parent's records instead.
  *
- * Data no signer would write (KeyTrap zones, CVE-2023-50387): `prepareZones` into a directory, edit
- * the files it names (append to a .signed file), then `serveZones` on them. `SignSpec.extraDnskeys`
+ * Data no signer would write (KeyTrap zones, CVE-2023-50387): `editZones` gets the files before named
+ * starts (append to a .signed file); or `prepareZones` into a directory, edit, and `serveZones` on
+ * it. `SignSpec.extraDnskeys`
  * puts keys made from the generated ones (colliding key tags) into the DNSKEY RRset before signing,
  * and `canonicalRrsetOrder` makes named answer every RRset in one known order.
  *
  * Set OEDNS_KEEP_LAB=1 to keep the temp directory (zone files, keys, named.conf, named.log).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { AppError } from '../../src/core/errors.js';
 import { freePort } from './free-port.js';
+import { once, removeLabDir, stopChild } from './lab-process.js';
 
 export class BindLabError extends AppError {
   readonly code = 'ERR_BIND_LAB';
@@ -100,10 +102,12 @@ export interface AuthServerOptions {
    */
   readonly canonicalRrsetOrder?: boolean;
   readonly startTimeoutMs?: number;
+  /** Called once the zones are written and signed, before named starts, to edit the files named. */
+  readonly editZones?: (prepared: PreparedZones) => Promise<void>;
 }
 
 /** How named serves zones already written by `prepareZones`. */
-export type ServeOptions = Omit<AuthServerOptions, 'zones'>;
+export type ServeOptions = Omit<AuthServerOptions, 'zones' | 'editZones'>;
 
 export interface AuthServer extends PreparedZones {
   readonly address: string;
@@ -150,6 +154,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   let prepared: PreparedZones;
   try {
     prepared = await prepareZones(dir, options.zones);
+    await options.editZones?.(prepared);
   } catch (error) {
     await removeLab(dir);
     throw error;
@@ -327,9 +332,13 @@ async function launchNamed(
     });
     try {
       await waitUntilServing(named, port, [...prepared.files.keys()], logFile, options.startTimeoutMs);
-      return { port, logFile, stop: once(() => stopNamed(named, dir)) };
+      const stop = once(async () => {
+        await stopChild(named);
+        await removeLab(dir);
+      });
+      return { port, logFile, stop };
     } catch (error) {
-      await stopNamed(named, undefined);
+      await stopChild(named);
       const log = await readFile(logFile, 'utf8').catch(() => '');
       if (attempt >= MAX_PORT_ATTEMPTS || !log.includes('address in use')) throw error;
     }
@@ -412,24 +421,8 @@ async function startFailure(message: string, logFile: string): Promise<BindLabEr
   return new BindLabError(`${message}\n--- ${logFile} (tail) ---\n${tail}`);
 }
 
-/** Stops named by its PID (SIGTERM, execa sends SIGKILL after 5 s), then removes dir if given. */
-async function stopNamed(named: ResultPromise, dir: string | undefined): Promise<void> {
-  if (named.exitCode === null && named.signalCode === null) named.kill('SIGTERM');
-  await named;
-  if (dir !== undefined) await removeLab(dir);
-}
-
-async function removeLab(dir: string): Promise<void> {
-  if (process.env['OEDNS_KEEP_LAB'] === '1') {
-    process.stderr.write(`bind-lab: kept ${dir}\n`);
-    return;
-  }
-  await rm(dir, { recursive: true, force: true });
-}
-
-function once(action: () => Promise<void>): () => Promise<void> {
-  let pending: Promise<void> | undefined;
-  return () => (pending ??= action());
+function removeLab(dir: string): Promise<void> {
+  return removeLabDir(dir, 'bind-lab');
 }
 
 function byDepthDeepestFirst<T extends ZoneSpec>(zones: readonly T[]): T[][] {

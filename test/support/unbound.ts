@@ -11,13 +11,14 @@
  * val-log-level 2 writes one line per validation failure, with the reason, to unbound.log in the
  * temp directory. Set OEDNS_KEEP_LAB=1 to keep that directory.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { AppError } from '../../src/core/errors.js';
 import { dig } from './bind-lab.js';
 import { freePort } from './free-port.js';
+import { once, removeLabDir, stopChild } from './lab-process.js';
 
 export class UnboundError extends AppError {
   readonly code = 'ERR_UNBOUND';
@@ -64,16 +65,19 @@ export async function startUnbound(options: UnboundOptions): Promise<Unbound> {
         return {
           address: ADDRESS, port, dir, logFile,
           log: () => readFile(logFile, 'utf8').catch(() => ''),
-          stop: once(() => stopUnbound(child, dir)),
+          stop: once(async () => {
+            await stopChild(child);
+            await removeLabDir(dir, 'unbound');
+          }),
         };
       } catch (error) {
-        await stopUnbound(child, undefined);
+        await stopChild(child);
         const log = await allLogs(dir);
         if (attempt >= MAX_PORT_ATTEMPTS || !/address already in use/i.test(log)) throw error;
       }
     }
   } catch (error) {
-    await removeDir(dir);
+    await removeLabDir(dir, 'unbound');
     throw error;
   }
 }
@@ -128,24 +132,4 @@ async function allLogs(dir: string): Promise<string> {
 async function startFailure(message: string, dir: string): Promise<UnboundError> {
   const tail = (await allLogs(dir)).split('\n').filter((l) => l.trim() !== '').slice(-30).join('\n');
   return new UnboundError(`${message}\n--- ${dir} logs (tail) ---\n${tail}`);
-}
-
-/** Stops Unbound by its PID (SIGTERM, SIGKILL after 5 s), then removes dir if given. */
-async function stopUnbound(child: ResultPromise, dir: string | undefined): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  await child;
-  if (dir !== undefined) await removeDir(dir);
-}
-
-async function removeDir(dir: string): Promise<void> {
-  if (process.env['OEDNS_KEEP_LAB'] === '1') {
-    process.stderr.write(`unbound: kept ${dir}\n`);
-    return;
-  }
-  await rm(dir, { recursive: true, force: true });
-}
-
-function once(action: () => Promise<void>): () => Promise<void> {
-  let pending: Promise<void> | undefined;
-  return () => (pending ??= action());
 }

@@ -1,0 +1,297 @@
+# Shared by run.sh and validate.sh, which source it: checking the host, choosing ports, writing
+# named's and Unbound's configs, starting and stopping named, oedns and Unbound, and one dnsperf
+# pass. Set LOG_TAG (the prefix of log lines) before sourcing.
+#
+# Sourcing it installs the EXIT, INT and TERM traps: on exit every process in PIDS is stopped by its
+# PID and TMP is removed (BENCH_KEEP=1 keeps it). Everything listens on ADDRESS (loopback) only.
+# shellcheck shell=bash
+
+readonly QUERY_TIMEOUT_SECONDS=5
+# Upper bound on one pass over a query file; a pass normally takes seconds.
+readonly PASS_LIMIT_SECONDS=900
+readonly START_TIMEOUT_SECONDS=60
+readonly STOP_TIMEOUT_SECONDS=10
+readonly ADDRESS=127.0.0.1
+
+readonly BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly REPO_DIR=$(dirname "$BENCH_DIR")
+
+log() { printf '[%s %s] %s\n' "${LOG_TAG:-bench}" "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# require_positive_integers VAR...: dies unless each named variable holds a positive integer.
+require_positive_integers() {
+  local var
+  for var in "$@"; do
+    [[ ${!var} =~ ^[1-9][0-9]*$ ]] || die "$var must be a positive integer, got '${!var}'"
+  done
+}
+
+# install_missing PACKAGE...: installs what is missing from Debian's packages (root), with their
+# services kept from starting.
+install_missing() {
+  local pkg missing=() policy_created=0
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  log "installing ${missing[*]}"
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; policy_created=1; fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if ((policy_created)); then rm -f /usr/sbin/policy-rc.d; fi
+}
+
+# require_tools TOOL...: dies unless each is on PATH or in /usr/sbin; sets NAMED and UNBOUND.
+NAMED=
+UNBOUND=
+require_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] || die "$tool not found"
+  done
+  NAMED=$(command -v named || echo /usr/sbin/named)
+  UNBOUND=$(command -v unbound || echo /usr/sbin/unbound)
+}
+
+build_if_missing() {
+  [[ -f $REPO_DIR/dist/cli.js ]] && return 0
+  log "dist/cli.js missing; building (npx tsc -p .)"
+  (cd "$REPO_DIR" && npx tsc -p .)
+}
+
+# --- processes ------------------------------------------------------------------------------
+declare -A PIDS=() PORTS=() LOGS=()
+TMP=
+RESULTS=
+
+# Stops one process this script started: SIGTERM, then SIGKILL after STOP_TIMEOUT_SECONDS.
+# Sets STOPPED to how it ended. Not in a subshell: only this shell can wait for its children.
+STOPPED=
+stop_process() {
+  local name=$1 pid=${PIDS[$1]:-}
+  STOPPED="was not running"
+  [[ -n $pid ]] || return 0
+  unset "PIDS[$name]"
+  if ! kill -0 "$pid" 2>/dev/null; then
+    local rc=0
+    wait "$pid" 2>/dev/null || rc=$?
+    STOPPED="had already exited (status $rc)"
+    return 0
+  fi
+  local start_ms=$(date +%s%3N) rc=0 how=exit
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do
+    if (($(date +%s%3N) - start_ms > STOP_TIMEOUT_SECONDS * 1000)); then
+      kill -KILL "$pid" 2>/dev/null || true
+      how=killed
+      break
+    fi
+    sleep 0.1
+  done
+  wait "$pid" 2>/dev/null || rc=$?
+  local elapsed_ms=$(($(date +%s%3N) - start_ms))
+  if [[ $how == killed ]]; then
+    STOPPED="did not stop on SIGTERM within ${STOP_TIMEOUT_SECONDS} s; killed"
+  else
+    STOPPED="exit status $rc after ${elapsed_ms} ms"
+  fi
+}
+
+cleanup() {
+  local status=$? name
+  trap - EXIT INT TERM
+  for name in oedns unbound named; do
+    if [[ -n ${PIDS[$name]:-} ]]; then
+      stop_process "$name"
+      log "stopped $name: $STOPPED"
+    fi
+  done
+  if [[ -n $TMP && -d $TMP ]]; then
+    if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+      log "kept $TMP"
+    else
+      rm -rf -- "$TMP"
+    fi
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+alive_or_die() {
+  local name=$1 logfile=$2
+  kill -0 "${PIDS[$name]}" 2>/dev/null && return 0
+  log "$name exited unexpectedly; last lines of $logfile:"
+  tail -n 30 "$logfile" >&2 || true
+  die "$name is not running"
+}
+
+# Waits until a server answers QNAME/QTYPE with NOERROR on PORT. With "aa": asks without
+# recursion and wants an authoritative answer (for named).
+wait_for_answer() {
+  local name=$1 port=$2 logfile=$3 qname=$4 qtype=$5 want_aa=${6:-}
+  local deadline=$((SECONDS + START_TIMEOUT_SECONDS)) reply rec=+rec
+  [[ -n $want_aa ]] && rec=+norec
+  while ((SECONDS < deadline)); do
+    alive_or_die "$name" "$logfile"
+    if reply=$(dig @"$ADDRESS" -p "$port" "$rec" +time=1 +tries=1 "$qname" "$qtype" 2>/dev/null) &&
+      [[ $reply == *"status: NOERROR"* ]] &&
+      { [[ -z $want_aa ]] || [[ $reply =~ flags:[^\;]*\ aa ]]; }; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  tail -n 30 "$logfile" >&2 || true
+  die "$name on $ADDRESS#$port did not answer $qname/$qtype within ${START_TIMEOUT_SECONDS} s"
+}
+
+# --- setup ----------------------------------------------------------------------------------
+# make_workdir NAME: the temp directory TMP (oedns-NAME.XXXXXX), RESULTS in it, and LOGS.
+make_workdir() {
+  TMP=$(mktemp -d "${TMPDIR:-/tmp}/oedns-$1.XXXXXX")
+  RESULTS=$TMP/results
+  mkdir -p "$RESULTS"
+  LOGS=([named]=$TMP/named.log [oedns]=$TMP/oedns.log [unbound]=$TMP/unbound.log)
+}
+
+# fact KEY VALUE: one line of RESULTS/facts.txt, which the report reads.
+fact() { printf '%s %s\n' "$1" "$2" >>"$RESULTS/facts.txt"; }
+
+record_host_facts() {
+  fact cpus "$(nproc)"
+  fact kernel "$(uname -r)"
+  fact version.node "$(node --version)"
+  fact version.named "$("$NAMED" -v)"
+  fact version.unbound "$("$UNBOUND" -V | head -n 1)"
+  fact version.dnsperf "$(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
+}
+
+# Sets PORTS[named], PORTS[oedns], PORTS[unbound] and STATS_PORT (named's statistics channel).
+STATS_PORT=
+choose_ports() {
+  local named oedns unbound
+  read -r named STATS_PORT oedns unbound < <(node "$BENCH_DIR/free-port.mjs" 4)
+  [[ -n $unbound ]] || die "could not choose free ports"
+  PORTS=([named]=$named [oedns]=$oedns [unbound]=$unbound)
+}
+
+# write_named_conf RECURSION: TMP/named.conf serving the zones of TMP/zones.txt ("ORIGIN FILE" a
+# line). Every path named would otherwise use (/etc/bind, /var/cache/bind, /run/named) points into
+# TMP. dnssec-validation no keeps it from priming the root; query-source and blackhole keep it on
+# loopback. The statistics channel counts the queries the resolvers send upstream.
+write_named_conf() {
+  local recursion=$1 origin file
+  {
+    cat <<EOF
+options {
+  directory "$TMP"; pid-file "$TMP/named.pid"; lock-file "$TMP/named.lock";
+  session-keyfile "$TMP/session.key"; managed-keys-directory "$TMP"; bindkeys-file "$TMP/bind.keys";
+  dump-file "$TMP/named_dump.db"; statistics-file "$TMP/named.stats";
+  memstatistics-file "$TMP/named.memstats"; secroots-file "$TMP/named.secroots";
+  recursing-file "$TMP/named.recursing";
+  listen-on port ${PORTS[named]} { $ADDRESS; }; listen-on-v6 { none; };
+  query-source address $ADDRESS; blackhole { !127.0.0.0/8; any; };
+  $recursion notify no; dnssec-validation no; empty-zones-enable no;
+};
+controls { };
+statistics-channels { inet $ADDRESS port $STATS_PORT allow { $ADDRESS; }; };
+EOF
+    while read -r origin file; do
+      printf 'zone "%s" { type primary; file "%s"; };\n' "$origin" "$file"
+    done <"$TMP/zones.txt"
+  } >"$TMP/named.conf"
+}
+
+# write_unbound_conf SERVER_LINE...: TMP/unbound.conf, a caching forwarder to named with one
+# thread, plus the given server: lines. test. is one of Unbound's default local zones (RFC 6761),
+# so it must be switched off to be forwarded.
+write_unbound_conf() {
+  {
+    cat <<EOF
+server:
+  interface: $ADDRESS
+  port: ${PORTS[unbound]}
+  outgoing-interface: $ADDRESS
+  do-ip6: no
+  access-control: 127.0.0.0/8 allow
+  num-threads: 1
+  do-not-query-localhost: no
+  local-zone: "test." nodefault
+  chroot: ""
+  username: ""
+  pidfile: ""
+  directory: "$TMP"
+  use-syslog: no
+  logfile: ""
+  verbosity: 1
+EOF
+    printf '  %s\n' "$@"
+    cat <<EOF
+remote-control:
+  control-enable: no
+forward-zone:
+  name: "."
+  forward-addr: $ADDRESS@${PORTS[named]}
+EOF
+  } >"$TMP/unbound.conf"
+}
+
+start_named() {
+  "$NAMED" -f -g -c "$TMP/named.conf" -n 1 -4 </dev/null >"${LOGS[named]}" 2>&1 &
+  PIDS[named]=$!
+}
+
+# start_oedns FLAG...: oedns serve forwarding to named, as users start it (see the main README on
+# memory), with the given flags and BENCH_OEDNS_ARGS.
+start_oedns() {
+  # shellcheck disable=SC2086 # BENCH_OEDNS_ARGS is a list of extra flags
+  (cd "$REPO_DIR" && exec node --max-old-space-size=512 dist/cli.js serve --listen "$ADDRESS:${PORTS[oedns]}" \
+    --upstream "$ADDRESS:${PORTS[named]}" --log-level warn "$@" ${BENCH_OEDNS_ARGS:-}) \
+    </dev/null >"${LOGS[oedns]}" 2>&1 &
+  PIDS[oedns]=$!
+}
+
+start_unbound() {
+  "$UNBOUND" -d -c "$TMP/unbound.conf" </dev/null >"${LOGS[unbound]}" 2>&1 &
+  PIDS[unbound]=$!
+}
+
+# --- measuring ------------------------------------------------------------------------------
+named_queries() {
+  curl -sf --max-time 5 "http://$ADDRESS:$STATS_PORT/json/v1/server" |
+    node --input-type=module -e \
+      'let s = ""; for await (const c of process.stdin) s += c; console.log(JSON.parse(s).opcodes?.QUERY ?? 0);'
+}
+
+# CPU time (user + system) a process has used, in clock ticks (proc(5): fields 14 and 15).
+readonly CLOCK_TICKS_PER_SECOND=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# run_dnsperf LABEL SERVER FILE DNSPERF_ARGS...: one dnsperf run against SERVER with CLIENTS
+# sockets and MAX_OUTSTANDING queries in flight, parsed into RESULTS/LABEL.json. Also records
+# (with '-' in LABEL as '.') the queries named received meanwhile, upstream.LABEL, and the CPU
+# seconds SERVER used, cpu.LABEL.
+run_dnsperf() {
+  local label=$1 server=$2 file=$3
+  shift 3
+  local before after cpu_before cpu_after raw=$TMP/dnsperf-$label.txt
+  before=$(named_queries)
+  cpu_before=$(cpu_ticks "${PIDS[$server]}")
+  dnsperf -s "$ADDRESS" -p "${PORTS[$server]}" -d "$file" -c "$CLIENTS" -q "$MAX_OUTSTANDING" \
+    -t "$QUERY_TIMEOUT_SECONDS" "$@" >"$raw" 2>&1 || {
+    tail -n 20 "$raw" >&2
+    die "dnsperf $label failed"
+  }
+  after=$(named_queries)
+  alive_or_die "$server" "${LOGS[$server]}"
+  cpu_after=$(cpu_ticks "${PIDS[$server]}")
+  node "$BENCH_DIR/parse-dnsperf.mjs" "$raw" >"$RESULTS/$label.json"
+  fact "upstream.${label/-/.}" $((after - before))
+  fact "cpu.${label/-/.}" "$(awk -v t=$((cpu_after - cpu_before)) -v hz="$CLOCK_TICKS_PER_SECOND" 'BEGIN { print t / hz }')"
+  # Percentiles need dnsperf -v; without it (the warm-up) there are none.
+  log "$label: $(node -e 'const r = JSON.parse(process.argv[1]);
+    const percentiles = r.p50Ms === null ? "" : `, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`;
+    console.log(`${r.qps} qps, avg ${r.avgMs} ms${percentiles}, lost ${r.lost}, ${r.responseCodesLine.replace(/\s+/g, " ")}`)' \
+    "$(cat "$RESULTS/$label.json")"), upstream $((after - before))"
+}
