@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { expectAppError } from '../../test/support/unit.js';
+import { expectAppRejection } from '../../test/support/unit.js';
 import { WireFormatError } from '../core/errors.js';
 import { RRType } from '../wire/index.js';
 import { algorithmName, DnssecAlgorithm, dnskeyToKeyObject, isSupportedAlgorithm, isSupportedDigestType, verifySignature } from './algorithms.js';
@@ -27,18 +27,18 @@ describe('algorithm tables (RFC 8624 §3.1, §3.3)', () => {
   });
 });
 
-describe('dnskeyToKeyObject', () => {
-  it('reads an RFC 3110 RSA key with a one-byte exponent length (RFC 5702 §6.1: 512 bits, e = 65537)', () => {
-    const key = dnskeyToKeyObject(DnssecAlgorithm.RSASHA256, rsaKey);
+describe('dnskeyToKeyObject', async () => {
+  it('reads an RFC 3110 RSA key with a one-byte exponent length (RFC 5702 §6.1: 512 bits, e = 65537)', async () => {
+    const key = await dnskeyToKeyObject(DnssecAlgorithm.RSASHA256, rsaKey);
     expect(key.asymmetricKeyDetails).toMatchObject({ modulusLength: 512, publicExponent: 65537n });
   });
 
-  it('reads the three-byte exponent length form (RFC 3110 §2: first octet zero)', () => {
+  it('reads the three-byte exponent length form (RFC 3110 §2: first octet zero)', async () => {
     const modulus = rsaKey.subarray(4);
     const long = Uint8Array.from([0, 0, 3, 1, 0, 1, ...modulus]);
-    const key = dnskeyToKeyObject(DnssecAlgorithm.RSASHA256, long);
+    const key = await dnskeyToKeyObject(DnssecAlgorithm.RSASHA256, long);
     expect(key.asymmetricKeyDetails).toMatchObject({ modulusLength: 512, publicExponent: 65537n });
-    expect(key.export({ format: 'jwk' })).toEqual(dnskeyToKeyObject(DnssecAlgorithm.RSASHA256, rsaKey).export({ format: 'jwk' }));
+    expect(key.export({ format: 'jwk' })).toEqual((await dnskeyToKeyObject(DnssecAlgorithm.RSASHA256, rsaKey)).export({ format: 'jwk' }));
   });
 
   it.each([
@@ -46,30 +46,30 @@ describe('dnskeyToKeyObject', () => {
     ['an exponent that leaves no modulus', [3, 1, 0, 1]],
     ['a three-byte length that runs past the key', [0, 1, 0, 1, 2, 3]],
     ['a key shorter than three bytes', [1, 3]],
-  ])('refuses an RSA key with %s', (_what, bytes) => {
-    expectAppError(() => dnskeyToKeyObject(DnssecAlgorithm.RSASHA256, Uint8Array.from(bytes)), WireFormatError, /RSA/);
+  ])('refuses an RSA key with %s', async (_what, bytes) => {
+    await expectAppRejection(dnskeyToKeyObject(DnssecAlgorithm.RSASHA256, Uint8Array.from(bytes)), WireFormatError, /RSA/);
   });
 
-  it('refuses RSA moduli above 4096 bits and below 512 bits (RFC 3110 §2, RFC 5702 §2.1)', () => {
+  it('refuses RSA moduli above 4096 bits and below 512 bits (RFC 3110 §2, RFC 5702 §2.1)', async () => {
     const big = Uint8Array.from([3, 1, 0, 1, ...new Uint8Array(513).fill(0xff)]);
-    expectAppError(() => dnskeyToKeyObject(DnssecAlgorithm.RSASHA256, big), WireFormatError, /4104 bits/);
+    await expectAppRejection(dnskeyToKeyObject(DnssecAlgorithm.RSASHA256, big), WireFormatError, /4104 bits/);
     const small = Uint8Array.from([3, 1, 0, 1, ...new Uint8Array(63).fill(0xff)]);
-    expectAppError(() => dnskeyToKeyObject(DnssecAlgorithm.RSASHA256, small), WireFormatError, /504 bits/);
+    await expectAppRejection(dnskeyToKeyObject(DnssecAlgorithm.RSASHA256, small), WireFormatError, /504 bits/);
   });
 
-  it('refuses ECDSA keys of the wrong length or off the curve (RFC 6605 §4)', () => {
-    expectAppError(() => dnskeyToKeyObject(DnssecAlgorithm.ECDSAP256SHA256, new Uint8Array(65)), WireFormatError, /65 bytes, not 64/);
-    expectAppError(() => dnskeyToKeyObject(DnssecAlgorithm.ECDSAP384SHA384, new Uint8Array(64)), WireFormatError, /not 96/);
-    expectAppError(() => dnskeyToKeyObject(DnssecAlgorithm.ECDSAP256SHA256, new Uint8Array(64).fill(1)), WireFormatError, /not a valid key/);
+  it('refuses ECDSA keys of the wrong length or off the curve (RFC 6605 §4)', async () => {
+    await expectAppRejection(dnskeyToKeyObject(DnssecAlgorithm.ECDSAP256SHA256, new Uint8Array(65)), WireFormatError, /65 bytes, not 64/);
+    await expectAppRejection(dnskeyToKeyObject(DnssecAlgorithm.ECDSAP384SHA384, new Uint8Array(64)), WireFormatError, /not 96/);
+    await expectAppRejection(dnskeyToKeyObject(DnssecAlgorithm.ECDSAP256SHA256, new Uint8Array(64).fill(1)), WireFormatError, /not a valid key/);
   });
 
-  it('refuses EdDSA keys of the wrong length (RFC 8080 §3)', () => {
-    expectAppError(() => dnskeyToKeyObject(DnssecAlgorithm.ED25519, new Uint8Array(31)), WireFormatError, /31 bytes, not 32/);
-    expectAppError(() => dnskeyToKeyObject(DnssecAlgorithm.ED448, new Uint8Array(32)), WireFormatError, /not 57/);
+  it('refuses EdDSA keys of the wrong length (RFC 8080 §3)', async () => {
+    await expectAppRejection(dnskeyToKeyObject(DnssecAlgorithm.ED25519, new Uint8Array(31)), WireFormatError, /31 bytes, not 32/);
+    await expectAppRejection(dnskeyToKeyObject(DnssecAlgorithm.ED448, new Uint8Array(32)), WireFormatError, /not 57/);
   });
 
-  it('refuses an unsupported algorithm by name', () => {
-    expectAppError(() => dnskeyToKeyObject(253, new Uint8Array(32)), WireFormatError, /ALG253 is not supported/);
+  it('refuses an unsupported algorithm by name', async () => {
+    await expectAppRejection(dnskeyToKeyObject(253, new Uint8Array(32)), WireFormatError, /ALG253 is not supported/);
   });
 });
 
@@ -81,15 +81,15 @@ describe('verifySignature', () => {
   const key = dnskeyToKeyObject(sig.algorithm, rsaKey);
 
   it('accepts the RFC 5702 §6.1 signature and rejects it over changed data', async () => {
-    expect(await verifySignature(sig.algorithm, key, data, sig.signature)).toBe(true);
+    expect(await verifySignature(sig.algorithm, await key, data, sig.signature)).toBe(true);
     const changed = data.slice();
     changed[changed.length - 1]! ^= 1;
-    expect(await verifySignature(sig.algorithm, key, changed, sig.signature)).toBe(false);
+    expect(await verifySignature(sig.algorithm, await key, changed, sig.signature)).toBe(false);
   });
 
   it('resolves false, without throwing, for a malformed signature or an unsupported algorithm', async () => {
-    expect(await verifySignature(sig.algorithm, key, data, new Uint8Array(3))).toBe(false);
-    expect(await verifySignature(253, key, data, sig.signature)).toBe(false);
+    expect(await verifySignature(sig.algorithm, await key, data, new Uint8Array(3))).toBe(false);
+    expect(await verifySignature(253, await key, data, sig.signature)).toBe(false);
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     expect(await verifySignature(DnssecAlgorithm.ECDSAP256SHA256, ec.publicKey, data, new Uint8Array(10))).toBe(false);
   });

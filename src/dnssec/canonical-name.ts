@@ -36,9 +36,28 @@ export function labelsToWire(labels: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Printable ASCII without escapes: the usual name, whose labels can be compared as strings. */
+const PLAIN_NAME = /^[\x21-\x5b\x5d-\x7e]*$/;
+const MAX_LABEL_CHARS = 63;
+const MAX_PLAIN_NAME_CHARS = 253;
+
+/**
+ * Lowercased labels of a name written without escapes, rightmost label last; undefined for any
+ * other name (escapes, empty or over-long labels), which takes the byte-wise path and its errors.
+ * For such names, comparing lowercased strings is comparing RFC 4034 §6.1 canonical bytes.
+ */
+function plainLabels(name: string): string[] | undefined {
+  if (name === '.' || name === '') return [];
+  if (name.length > MAX_PLAIN_NAME_CHARS + 1 || !PLAIN_NAME.test(name)) return undefined;
+  const labels = name.toLowerCase().split('.');
+  if (labels[labels.length - 1] === '') labels.pop();
+  for (const label of labels) if (label.length === 0 || label.length > MAX_LABEL_CHARS) return undefined;
+  return labels;
+}
+
 /** Number of labels, not counting the root (and, for RRSIG Labels, not a leading `*`, RFC 4034 §3.1.3). */
 export function labelCount(name: string): number {
-  return nameToLabels(name).length;
+  return (plainLabels(name) ?? nameToLabels(name)).length;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -49,6 +68,16 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 /** RFC 4034 §6.1 canonical ordering: negative if a sorts before b, 0 if equal, positive after. */
 export function compareCanonical(a: string, b: string): number {
+  const pa = plainLabels(a);
+  const pb = pa && plainLabels(b);
+  if (pa && pb) {
+    for (let i = 1; i <= Math.min(pa.length, pb.length); i++) {
+      const x = pa[pa.length - i]!;
+      const y = pb[pb.length - i]!;
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return pa.length - pb.length;
+  }
   const la = canonicalLabels(a);
   const lb = canonicalLabels(b);
   for (let i = 1; i <= Math.min(la.length, lb.length); i++) {
@@ -60,6 +89,13 @@ export function compareCanonical(a: string, b: string): number {
 
 /** Whether `name` is `ancestor` or below it (case-insensitive). */
 export function isSubdomain(name: string, ancestor: string): boolean {
+  const pn = plainLabels(name);
+  const pa = pn && plainLabels(ancestor);
+  if (pn && pa) {
+    if (pa.length > pn.length) return false;
+    for (let i = 1; i <= pa.length; i++) if (pn[pn.length - i] !== pa[pa.length - i]) return false;
+    return true;
+  }
   const ln = canonicalLabels(name);
   const la = canonicalLabels(ancestor);
   if (la.length > ln.length) return false;

@@ -47,6 +47,8 @@ type Step = ZoneKeys | { readonly status: 'continue' };
 
 export class ChainOfTrust {
   private readonly cache = new Map<string, ZoneKeys>();
+  /** Answers asked for ahead of the walk that needs them, per validation (see prefetch). */
+  private readonly prefetched = new WeakMap<WalkContext, Map<string, Promise<Message | string>>>();
 
   constructor(
     private readonly fetcher: DnssecFetcher,
@@ -54,11 +56,16 @@ export class ChainOfTrust {
     private readonly negative: NegativeTrustAnchors,
   ) {}
 
-  /** Keys of the deepest zone at or above `name` on the chain from its trust anchor, or why there are none. */
-  async keysFor(name: string, ctx: WalkContext): Promise<ZoneKeys> {
+  /**
+   * Keys of the deepest zone at or above `name` on the chain from its trust anchor, or why there
+   * are none. `signer` says `name` is an RRSIG's Signer's Name, so it claims to be a zone apex:
+   * its DS and DNSKEY RRsets are then asked for at once, in parallel with the walk above it.
+   */
+  async keysFor(name: string, ctx: WalkContext, signer = false): Promise<ZoneKeys> {
     if (this.negative.covers(name)) return { status: 'insecure', zone: name, reason: `${name} is under a negative trust anchor`, expiresAt: Infinity };
     const anchor = this.anchors.anchorFor(name);
     if (!anchor) return { status: 'insecure', zone: '.', reason: `no trust anchor covers ${name}`, expiresAt: Infinity };
+    if (signer) this.prefetch(name, anchor.zone, ctx);
     let current = await this.cached(anchor.zone, ctx, () => this.anchorKeys(anchor, ctx));
     const targetLabels = presentationLabels(name).length;
     let depth = 0;
@@ -71,6 +78,22 @@ export class ChainOfTrust {
       if (step.status !== 'continue') current = step;
     }
     return current;
+  }
+
+  /**
+   * Starts the DS and DNSKEY queries a walk to the zone `signer` will need, when its keys are not
+   * known yet: one round trip instead of two for the usual cold lookup (the parent's keys cached,
+   * the child's not). Nothing waits on them here; the walk's own fetches take them in flight or
+   * settled, and a fetch never rejects. They belong to this validation (`ctx`) and go with it.
+   */
+  private prefetch(signer: string, anchorZone: string, ctx: WalkContext): void {
+    const key = canonicalName(signer);
+    const hit = this.cache.get(key);
+    if (hit && hit.expiresAt > ctx.now) return;
+    let early = this.prefetched.get(ctx);
+    if (!early) this.prefetched.set(ctx, (early = new Map()));
+    const types = key === canonicalName(anchorZone) ? [RRType.DNSKEY] : [RRType.DS, RRType.DNSKEY];
+    for (const type of types) if (!early.has(`${key}/${type}`)) early.set(`${key}/${type}`, this.ask(signer, type, ctx));
   }
 
   private async cached(zone: string, ctx: WalkContext, compute: () => Promise<ZoneKeys>): Promise<ZoneKeys> {
@@ -96,7 +119,17 @@ export class ChainOfTrust {
     return { status, zone, reason, ede, expiresAt: ctx.now + BOGUS_CACHE_SECONDS };
   }
 
-  private async fetch(name: string, type: number, ctx: WalkContext): Promise<Message | string> {
+  private fetch(name: string, type: number, ctx: WalkContext): Promise<Message | string> {
+    const key = `${canonicalName(name)}/${type}`;
+    const early = this.prefetched.get(ctx)?.get(key);
+    if (early) {
+      this.prefetched.get(ctx)!.delete(key);
+      return early;
+    }
+    return this.ask(name, type, ctx);
+  }
+
+  private async ask(name: string, type: number, ctx: WalkContext): Promise<Message | string> {
     try {
       return await this.fetcher.fetch(name, type, ctx.signal);
     } catch (error) {

@@ -82,7 +82,22 @@ export function readUncompressedName(bytes: Uint8Array, start: number, what: str
   return { name: readName(bytes, start).name, end: offset + 1 };
 }
 
+/**
+ * Parsed DNSKEYs by record: a zone's DNSKEY RRset stays in the chain-of-trust cache and is
+ * matched against every RRSIG of the zone, so its key tags are computed once.
+ */
+const parsedDnskeys = new WeakMap<ResourceRecord, DnskeyRdata>();
+
 export function parseDnskey(rr: ResourceRecord): DnskeyRdata {
+  let parsed = parsedDnskeys.get(rr);
+  if (!parsed) {
+    parsed = readDnskey(rr);
+    parsedDnskeys.set(rr, parsed);
+  }
+  return parsed;
+}
+
+function readDnskey(rr: ResourceRecord): DnskeyRdata {
   const bytes = rr.rdata;
   // RFC 4034 §2.1: Flags (2), Protocol (1), Algorithm (1), then a Public Key of at least one byte.
   if (bytes.length < 5) throw new WireFormatError(`${describe(rr)} has ${bytes.length} bytes of RDATA; a DNSKEY needs at least 5`);

@@ -196,7 +196,7 @@ async function verifyWithKeys(sig: RrsigRdata, keys: readonly DnskeyRdata[], dat
   for (const key of keys) {
     let keyObject;
     try {
-      keyObject = dnskeyToKeyObject(key.algorithm, key.publicKey);
+      keyObject = await dnskeyToKeyObject(key.algorithm, key.publicKey);
     } catch (error) {
       problem = `DNSKEY for ${tag} is malformed: ${errorMessage(error)}`;
       continue;

@@ -93,7 +93,7 @@ export class Validator {
     }
     // RFC 4035 §5.3.1: "The RRSIG RR's Signer's Name field MUST be the name of the zone that contains the RRset."
     if (!inZone(owner, signer)) return bogus(`${owner}/${set.type} is signed by ${signer}, which does not contain it`);
-    const keys = await this.chain.keysFor(signer, ctx);
+    const keys = await this.chain.keysFor(signer, ctx, true);
     if (keys.status === 'insecure') return insecure(true, keys.reason);
     if (keys.status !== 'secure') return fromKeys(keys);
     if (canonicalName(keys.zone) !== canonicalName(signer)) return bogus(`${signer} signs ${owner}/${set.type} but is not a zone apex on the chain (zone ${keys.zone})`);
@@ -127,7 +127,7 @@ export class Validator {
       return keys.status === 'insecure' ? insecure(true, keys.reason) : fromKeys(keys);
     }
     if (!inZone(name, signer)) return bogus(`denial for ${name} is signed by ${signer}, which does not contain it`);
-    const keys = await this.chain.keysFor(signer, ctx);
+    const keys = await this.chain.keysFor(signer, ctx, true);
     if (keys.status === 'insecure') return insecure(true, keys.reason);
     if (keys.status !== 'secure') return fromKeys(keys);
     const denials = await this.verifiedDenials(signer, keys.dnskeys, authority, ctx);

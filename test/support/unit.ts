@@ -17,6 +17,14 @@ export function expectAppError(fn: () => unknown, errorClass: new (message: stri
   if (pattern) expect((caught as AppError).message).toMatch(pattern);
 }
 
+/** Like expectAppError, for a promise that must reject. */
+export async function expectAppRejection(promise: Promise<unknown>, errorClass: new (message: string) => AppError, pattern?: RegExp): Promise<void> {
+  const caught = await promise.then(() => undefined, (error: unknown) => error);
+  expect(caught).toBeInstanceOf(errorClass);
+  expect((caught as AppError).code).toBe(new errorClass('probe').code);
+  if (pattern) expect((caught as AppError).message).toMatch(pattern);
+}
+
 /** Uncompressed wire form of a name in presentation form (escapes allowed). */
 export function nameWire(name: string): number[] {
   const out: number[] = [];
