@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frame, queryMessage, question, tcpExchange, udpQuery } from '../../test/support/oedns-harness.js';
 import { rootAnchorText, startSignedLab, type SignedLab } from '../../test/support/signed-lab.js';
-import { decodeMessage, encodeMessage, Rcode, RRType, type Message } from '../wire/index.js';
+import { decodeMessage, encodeMessage, Rcode, RRType, typeName, type Message } from '../wire/index.js';
 import { ChainOfTrust } from './chain.js';
 import type { DnssecFetcher } from './fetcher.js';
 import { createHashBudget } from './nsec3.js';
@@ -155,5 +155,25 @@ describe('caching of the chain', () => {
       expect((await validator.validate(question(name, RRType.A), await ask(name, RRType.A), context())).status).toBe('secure');
     }
     expect(new Set(fetches).size).toBe(fetches.length);
+  });
+
+  it("asks for a signer's DS and DNSKEY together, not one after the other", async () => {
+    const inFlight = new Set<string>();
+    const together: string[][] = [];
+    const fetcher: DnssecFetcher = {
+      fetch: async (name, type) => {
+        const what = `${name}/${typeName(type)}`;
+        inFlight.add(what);
+        together.push([...inFlight].sort());
+        try {
+          return await ask(name, type);
+        } finally {
+          inFlight.delete(what);
+        }
+      },
+    };
+    const validator = new Validator(new ChainOfTrust(fetcher, trustAnchorsFromText(rootAnchorText(auth), 'lab-root.ds'), negativeTrustAnchors([])));
+    expect((await validator.validate(question('www.example.test.', RRType.A), await ask('www.example.test.', RRType.A), context())).status).toBe('secure');
+    expect(together).toContainEqual(['example.test./DNSKEY', 'example.test./DS']);
   });
 });

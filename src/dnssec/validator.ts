@@ -7,7 +7,7 @@
  * ends a positive answer, CNAME and DNAME continue the chain, nothing more ends it in NXDOMAIN
  * or NODATA, whose proof is in the authority section.
  */
-import { canonicalName, normalizeName, Rcode, readName, RRType, type Message, type Question, type ResourceRecord } from '../wire/index.js';
+import { canonicalName, normalizeName, Rcode, readName, RRType, typeName, type Message, type Question, type ResourceRecord } from '../wire/index.js';
 import { labelCount, presentationLabels } from './canonical-name.js';
 import { inZone, type ChainOfTrust, type WalkContext } from './chain.js';
 import { parseRrsig } from './dnssec-rdata.js';
@@ -88,19 +88,19 @@ export class Validator {
     if (!signer) {
       // RFC 4035 §5.3: no usable RRSIG. Fine in an insecure zone; in a signed one, bogus.
       const keys = await this.chain.keysFor(owner, ctx);
-      if (keys.status === 'secure') return bogus(`${owner}/${set.type} has no RRSIG in the signed zone ${keys.zone}`, Ede.RrsigsMissing);
+      if (keys.status === 'secure') return bogus(`${owner}/${typeName(set.type)} has no RRSIG in the signed zone ${keys.zone}`, Ede.RrsigsMissing);
       return keys.status === 'insecure' ? insecure(true, keys.reason) : fromKeys(keys);
     }
     // RFC 4035 §5.3.1: "The RRSIG RR's Signer's Name field MUST be the name of the zone that contains the RRset."
-    if (!inZone(owner, signer)) return bogus(`${owner}/${set.type} is signed by ${signer}, which does not contain it`);
+    if (!inZone(owner, signer)) return bogus(`${owner}/${typeName(set.type)} is signed by ${signer}, which does not contain it`);
     const keys = await this.chain.keysFor(signer, ctx, true);
     if (keys.status === 'insecure') return insecure(true, keys.reason);
     if (keys.status !== 'secure') return fromKeys(keys);
-    if (canonicalName(keys.zone) !== canonicalName(signer)) return bogus(`${signer} signs ${owner}/${set.type} but is not a zone apex on the chain (zone ${keys.zone})`);
+    if (canonicalName(keys.zone) !== canonicalName(signer)) return bogus(`${signer} signs ${owner}/${typeName(set.type)} but is not a zone apex on the chain (zone ${keys.zone})`);
     const verdict = await verifyRrset(set.records, set.rrsigs, keys.dnskeys, signer, ctx.now, ctx.verify);
-    if (verdict.status !== 'secure') return bogus(`${owner}/${set.type}: ${verdict.reason}`, edeOf(verdict));
+    if (verdict.status !== 'secure') return bogus(`${owner}/${typeName(set.type)}: ${verdict.reason}`, edeOf(verdict));
     noteExpiration(ctx, verdict.value.expiration);
-    ctx.trace?.(`${owner}/${set.type}: secure, signed by ${signer} key ${verdict.value.keyTag}`);
+    ctx.trace?.(`${owner}/${typeName(set.type)}: secure, signed by ${signer} key ${verdict.value.keyTag}`);
     const labels = set.rrsigs.map((r) => parseRrsig(r).labels).find((l) => l < labelCount(owner));
     if (labels === undefined) return SECURE;
     return this.validateWildcard(owner, labels, signer, keys.dnskeys, authority, ctx);

@@ -3,7 +3,7 @@
  * same ID, same question (name compared case-insensitively, type, class). The transport checks
  * the source address and port.
  */
-import { namesEqual, type Message, type Question } from '../wire/index.js';
+import { namesEqual, typeName, type Message, type Question } from '../wire/index.js';
 
 export interface SentQuery {
   readonly id: number;
@@ -17,7 +17,7 @@ export function matchesQuery(message: Message, sent: SentQuery): string | undefi
   // RFC 5452 §9.1: the question section of the answer must match the question asked.
   if (message.questions.length !== 1 || !q) return `${message.questions.length} questions instead of 1`;
   if (q.type !== sent.question.type || q.class !== sent.question.class || !namesEqual(q.name, sent.question.name)) {
-    return `question ${q.name}/${q.type} does not match the query`;
+    return `question ${q.name}/${typeName(q.type)} does not match the query`;
   }
   return undefined;
 }

@@ -11,7 +11,7 @@ import { deadline, type Deadline } from '../core/deadline.js';
 import { errorMessage, UpstreamError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/log.js';
-import { DEFAULT_EDNS_UDP_BYTES, encodeMessage, Opcode, Rcode, type Message, type Question } from '../wire/index.js';
+import { DEFAULT_EDNS_UDP_BYTES, encodeMessage, Opcode, Rcode, typeName, type Message, type Question } from '../wire/index.js';
 import { exchangeTcp } from './tcp-exchange.js';
 import type { ExchangeObserver } from './exchange.js';
 import { exchangeUdp } from './udp-exchange.js';
@@ -90,7 +90,7 @@ export class UpstreamPool {
       }
       if (fallback) return fallback;
     }
-    throw new UpstreamError(`no upstream answered ${question.name}/${question.type}: ${failures.join('; ') || 'query timed out'}`);
+    throw new UpstreamError(`no upstream answered ${question.name}/${typeName(question.type)}: ${failures.join('; ') || 'query timed out'}`);
   }
 
   private markDead(server: ServerState, reason: string): void {

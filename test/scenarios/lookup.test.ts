@@ -39,7 +39,7 @@ describe('oedns lookup', () => {
     const r = await lookup('--trace', 'www.example.test', 'A');
     expect(r.stdout).toMatch(/;;\s+\.: DNSKEY RRset secure via trust anchor/);
     expect(r.stdout).toMatch(/;;\s+example\.test\.: DS RRset secure, signed by test\./);
-    expect(r.stdout).toMatch(/;;\s+www\.example\.test\.\/1: secure, signed by example\.test\./);
+    expect(r.stdout).toMatch(/;;\s+www\.example\.test\.\/A: secure, signed by example\.test\./);
     expect(r.stdout).toMatch(/IN\tRRSIG\tA 13 3 300 /);
   });
 
