@@ -55,6 +55,8 @@ export interface DnssecStats {
 export class DnssecService implements AnswerValidator {
   private validator: Validator;
   readonly stats: DnssecStats = { answersValidated: 0, verifications: 0, nsec3Hashes: 0, budgetExhausted: 0 };
+  /** Answers being validated right now. */
+  private inFlight = 0;
 
   constructor(private readonly fetcher: DnssecFetcher, setup: DnssecSetup, private readonly log: Logger) {
     this.validator = this.build(setup);
@@ -73,12 +75,17 @@ export class DnssecService implements AnswerValidator {
 
   async validate(question: Question, message: Message, signal: AbortSignal): Promise<Security> {
     const validUntil = { epoch: Number.POSITIVE_INFINITY };
-    const verify = createVerifyBudget();
+    // A lone validation verifies on the event loop thread; when several overlap, the thread pool
+    // takes the signatures so that they use the other cores. Inline work stays bounded: at most
+    // MAX_VERIFICATIONS_PER_ANSWER (16) verifications of at most 4 KiB each, a few milliseconds.
+    const verify = createVerifyBudget(MAX_VERIFICATIONS_PER_ANSWER, () => this.inFlight <= 1);
     const hashes = createHashBudget();
     let verdict;
+    this.inFlight += 1;
     try {
       verdict = await this.validator.validate(question, message, { now: Math.floor(Date.now() / 1000), verify, hashes, signal, validUntil });
     } finally {
+      this.inFlight -= 1;
       this.count(question, verify, hashes);
     }
     switch (verdict.status) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { expectAppRejection } from '../../test/support/unit.js';
 import { WireFormatError } from '../core/errors.js';
 import { RRType } from '../wire/index.js';
-import { algorithmName, DnssecAlgorithm, dnskeyToKeyObject, isSupportedAlgorithm, isSupportedDigestType, verifySignature } from './algorithms.js';
+import { algorithmName, DnssecAlgorithm, dnskeyToKeyObject, isSupportedAlgorithm, isSupportedDigestType, MAX_INLINE_VERIFY_BYTES, verifySignature } from './algorithms.js';
 import { signedData } from './canonical-rrset.js';
 import { parseDnskey, parseRrsig } from './dnssec-rdata.js';
 import { recordsOfType, SIGNATURE_VECTORS } from './test-vectors.js';
@@ -92,6 +92,20 @@ describe('verifySignature', () => {
     expect(await verifySignature(253, await key, data, sig.signature)).toBe(false);
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     expect(await verifySignature(DnssecAlgorithm.ECDSAP256SHA256, ec.publicKey, data, new Uint8Array(10))).toBe(false);
+  });
+
+  it('gives the same answers on the event loop thread (inline) as in the thread pool', async () => {
+    const changed = data.slice();
+    changed[0]! ^= 1;
+    for (const inline of [false, true]) {
+      expect(await verifySignature(sig.algorithm, await key, data, sig.signature, inline)).toBe(true);
+      expect(await verifySignature(sig.algorithm, await key, changed, sig.signature, inline)).toBe(false);
+      expect(await verifySignature(sig.algorithm, await key, data, new Uint8Array(3), inline)).toBe(false);
+    }
+    const ed = generateKeyPairSync('ed25519');
+    const big = new Uint8Array(MAX_INLINE_VERIFY_BYTES + 1).fill(7);
+    const edSig = sign(null, big, ed.privateKey);
+    expect(await verifySignature(DnssecAlgorithm.ED25519, ed.publicKey, big, edSig, true)).toBe(true);
   });
 
   it('takes ECDSA signatures as r || s (IEEE P1363), not DER (RFC 6605 §4)', async () => {

@@ -26,10 +26,16 @@ import { bogus, Ede, secure, type Verdict } from './verdict.js';
 /** Signature verifications left for one answer; every RRset of the answer draws from it. */
 export interface VerifyBudget {
   verificationsLeft: number;
+  /**
+   * Asked before each verification: true when nothing else waits on this process, so the
+   * signature may be checked on the event loop thread instead of the thread pool (see
+   * verifySignature). Absent: always the thread pool.
+   */
+  readonly inline?: (() => boolean) | undefined;
 }
 
-export function createVerifyBudget(verifications: number = MAX_VERIFICATIONS_PER_ANSWER): VerifyBudget {
-  return { verificationsLeft: verifications };
+export function createVerifyBudget(verifications: number = MAX_VERIFICATIONS_PER_ANSWER, inline?: () => boolean): VerifyBudget {
+  return { verificationsLeft: verifications, inline };
 }
 
 /** The RRSIG that proved an RRset. */
@@ -203,7 +209,7 @@ async function verifyWithKeys(sig: RrsigRdata, keys: readonly DnskeyRdata[], dat
     }
     if (context.budget.verificationsLeft <= 0) return { kind: 'exhausted' };
     context.budget.verificationsLeft--;
-    if (await verifySignature(sig.algorithm, keyObject, data, sig.signature)) {
+    if (await verifySignature(sig.algorithm, keyObject, data, sig.signature, context.budget.inline?.() ?? false)) {
       return { kind: 'proved', value: { keyTag: sig.keyTag, algorithm: sig.algorithm, expiration: serialToEpoch(sig.expirationEpoch, context.now) } };
     }
   }
