@@ -12,6 +12,7 @@ import { AppError, errorMessage } from './core/errors.js';
 import { LOG_LEVELS } from './core/log.js';
 import { lookup } from './lookup.js';
 import { Oedns } from './main.js';
+import { recordCommand } from './records/index.js';
 import type { Settings } from './config/index.js';
 
 async function serve(argv: Record<string, unknown>): Promise<void> {
@@ -122,6 +123,7 @@ await yargs(hideBin(process.argv))
       }
     },
   )
+  .command(recordCommand())
   .demandCommand(1, 'name a command: oedns serve')
   .strict()
   .help()

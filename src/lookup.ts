@@ -10,6 +10,8 @@ import { errorMessage } from './core/errors.js';
 import { loadConfig, type OednsOptions } from './main.js';
 import { UpstreamPool } from './upstream/index.js';
 import { normalizeName, parseType, recordText, RRClass, RRType, typeName, type Message, type Question } from './wire/index.js';
+// Loading records/ teaches recordText to print IPSECKEY, TLSA and CERT as dig does.
+import './records/index.js';
 
 export interface LookupOptions extends OednsOptions {
   readonly name: string;

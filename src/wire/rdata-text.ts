@@ -9,6 +9,18 @@ import { frame } from './framing.js';
 import type { ResourceRecord } from './message.js';
 import { readName } from './name.js';
 
+/**
+ * Printers that other leaf folders register for their types. records/ prints IPSECKEY, TLSA and
+ * CERT, and it imports wire/ for names and constants; wire/ importing records/ back would tie two
+ * leaves into a cycle, so records/index.ts registers its printer here when it is loaded instead.
+ * A printer throws for malformed RDATA, which then prints in the generic form.
+ */
+const registeredPrinters = new Map<number, (rdata: Uint8Array) => string>();
+
+export function registerRdataPrinter(type: number, print: (rdata: Uint8Array) => string): void {
+  registeredPrinters.set(type, print);
+}
+
 function generic(rdata: Uint8Array): string {
   return `\\# ${rdata.length}${rdata.length ? ` ${Buffer.from(rdata).toString('hex').toUpperCase()}` : ''}`;
 }
@@ -42,6 +54,8 @@ function base64(bytes: Uint8Array | undefined): string {
 
 function typed(record: ResourceRecord): string {
   const { rdata } = record;
+  const registered = registeredPrinters.get(record.type);
+  if (registered) return registered(rdata);
   const decode = <T>(type: string): T => dnsPacket.enc(type).decode(frame(rdata), 0) as T;
   switch (record.type) {
     case RRType.A:
