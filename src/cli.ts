@@ -34,6 +34,10 @@ async function serve(argv: Record<string, unknown>): Promise<void> {
     'upstream-dead-seconds': number('upstream-dead-seconds'),
     'tcp-idle-timeout-ms': number('tcp-idle-timeout-ms'),
     'tcp-max-connections': number('tcp-max-connections'),
+    keys: argv['keys'] as boolean | undefined,
+    'tlsa-port': list('tlsa-port'),
+    'answer-timeout-ms': number('answer-timeout-ms'),
+    'answer-timeout-action': argv['answer-timeout-action'] as string | undefined,
   };
   let oedns: Oedns;
   try {
@@ -91,7 +95,11 @@ await yargs(hideBin(process.argv))
       .option('query-timeout-ms', numberOption('a whole query across retries and failover (default 5000)'))
       .option('upstream-dead-seconds', numberOption('how long an upstream that failed is skipped (default 30)'))
       .option('tcp-idle-timeout-ms', numberOption('idle TCP client connections are closed after this (default 10000)'))
-      .option('tcp-max-connections', numberOption('TCP client connections per listener (default 512)')),
+      .option('tcp-max-connections', numberOption('TCP client connections per listener (default 512)'))
+      .option('keys', { type: 'boolean', describe: 'look up IPSECKEY, CERT and TLSA for every A/AAAA answer and decide on them (default true; --no-keys: a plain resolver)', group: 'Keys:' })
+      .option('tlsa-port', { type: 'string', array: true, nargs: 1, describe: 'PORT[/tcp|udp|sctp] whose TLSA (_PORT._PROTO.NAME) is looked up with each A/AAAA answer (repeatable)', group: 'Keys:' })
+      .option('answer-timeout-ms', { type: 'number', describe: 'how long an A/AAAA answer waits for its decision to be in place (default 2000)', group: 'Keys:' })
+      .option('answer-timeout-action', { type: 'string', choices: ['answer', 'servfail'], describe: 'what happens then: answer anyway (default) or SERVFAIL', group: 'Keys:' }),
     (argv) => serve(argv as Record<string, unknown>),
   )
   .command(

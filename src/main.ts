@@ -14,7 +14,7 @@ import {
 import { ConfigError, errorMessage, ListenError } from './core/errors.js';
 import { createRootLogger, type Logger } from './core/log.js';
 import { Listeners } from './listener/index.js';
-import { Resolver } from './pipeline/index.js';
+import { DecisionBus, defaultDecision, KeyBroker, Resolver } from './pipeline/index.js';
 import { DnssecService, loadDnssecSetup, type DnssecSetup, type DnssecStats } from './dnssec-service.js';
 import { BOGUS_CACHE_SECONDS } from './dnssec/index.js';
 import { UpstreamPool } from './upstream/index.js';
@@ -80,6 +80,10 @@ export class Oedns {
     readonly resolver: Resolver,
     private readonly validation: DnssecService,
     private readonly listeners: Listeners,
+    /** Every keys decision, for the IPsec backends, metrics and tests to subscribe to. */
+    readonly decisions: DecisionBus,
+    /** The keys step; undefined with --no-keys. */
+    readonly keys: KeyBroker | undefined,
   ) {
     setMaxListeners(0, this.shutdown.signal);
   }
@@ -95,7 +99,17 @@ export class Oedns {
     // The validator fetches DNSKEY/DS through the resolver it serves: bound once both exist.
     let resolver: Resolver | undefined;
     const validation = new DnssecService({ fetch: (name, type, signal) => resolver!.fetchForValidation(name, type, signal) }, dnssec, dnssecLog);
-    resolver = new Resolver({ cache, upstream, log: pipelineLog, validator: validation, failureCacheSeconds: BOGUS_CACHE_SECONDS });
+    const decisions = new DecisionBus();
+    const keys = config.keys.enabled
+      ? new KeyBroker({
+        lookup: (question, signal) => resolver!.lookupValidated(question, signal),
+        decide: defaultDecision({ waitMs: config.keys.answerTimeoutMs, onTimeout: config.keys.onTimeout }),
+        bus: decisions,
+        log: pipelineLog,
+        tlsaPorts: config.keys.tlsaPorts,
+      })
+      : undefined;
+    resolver = new Resolver({ cache, upstream, log: pipelineLog, validator: validation, failureCacheSeconds: BOGUS_CACHE_SECONDS, keys });
     const pipeline = resolver;
     let self: Oedns | undefined;
     const listeners = new Listeners(
@@ -103,7 +117,7 @@ export class Oedns {
       { idleTimeoutMs: config.tcpIdleTimeoutMs, maxConnections: config.tcpMaxConnections },
       listenerLog,
     );
-    self = new Oedns(options, config, [log, ...children], cache, upstream, pipeline, validation, listeners);
+    self = new Oedns(options, config, [log, ...children], cache, upstream, pipeline, validation, listeners, decisions, keys);
     try {
       await self.openListeners(config);
     } catch (error) {
@@ -189,6 +203,13 @@ export class Oedns {
       this.cache.clear();
     }
     this.listeners.reconfigure({ idleTimeoutMs: next.tcpIdleTimeoutMs, maxConnections: next.tcpMaxConnections });
+    if (next.keys.enabled !== this.current.keys.enabled) {
+      this.log.warn({ keys: next.keys.enabled }, 'switching the keys step on or off takes a restart; keeping it as it was');
+    }
+    this.keys?.reconfigure({
+      tlsaPorts: next.keys.tlsaPorts,
+      decide: defaultDecision({ waitMs: next.keys.answerTimeoutMs, onTimeout: next.keys.onTimeout }),
+    });
     this.current = next;
     this.log.info({ listen: this.listening, upstreams: next.upstream.servers.map(formatEndpoint) }, 'configuration reloaded');
     return true;

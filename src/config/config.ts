@@ -37,6 +37,17 @@ export interface DnssecConfig {
   readonly insecure: readonly string[];
 }
 
+export interface KeysConfig {
+  /** Whether A/AAAA answers get the keys step (IPSECKEY, CERT, TLSA lookups and a decision). */
+  readonly enabled: boolean;
+  /** TLSA lookups made for each A/AAAA answer: `_PORT._PROTOCOL.NAME`. */
+  readonly tlsaPorts: readonly { readonly port: number; readonly protocol: 'tcp' | 'udp' | 'sctp' }[];
+  /** How long a client's answer waits for its decision to be in place. */
+  readonly answerTimeoutMs: number;
+  /** What then: answer anyway (opportunistic) or SERVFAIL. */
+  readonly onTimeout: 'answer' | 'servfail';
+}
+
 export interface Config {
   readonly listen: readonly Endpoint[];
   /** True when no listen address was given: then an unavailable ::1 is skipped, not fatal. */
@@ -47,6 +58,7 @@ export interface Config {
   readonly tcpIdleTimeoutMs: number;
   readonly tcpMaxConnections: number;
   readonly dnssec: DnssecConfig;
+  readonly keys: KeysConfig;
 }
 
 /** Settings as flags and the YAML file spell them. Every key is optional. */
@@ -66,14 +78,22 @@ export interface Settings {
   readonly 'upstream-dead-seconds'?: number | undefined;
   readonly 'tcp-idle-timeout-ms'?: number | undefined;
   readonly 'tcp-max-connections'?: number | undefined;
+  readonly keys?: boolean | undefined;
+  readonly 'tlsa-port'?: readonly string[] | undefined;
+  readonly 'answer-timeout-ms'?: number | undefined;
+  readonly 'answer-timeout-action'?: string | undefined;
 }
 
-const LIST_KEYS = ['listen', 'upstream', 'trust-anchor', 'insecure'] as const;
+const LIST_KEYS = ['listen', 'upstream', 'trust-anchor', 'insecure', 'tlsa-port'] as const;
 const NUMBER_KEYS = [
   'cache-max-entries', 'cache-max-mb', 'cache-max-ttl', 'cache-min-ttl', 'negative-max-ttl',
   'upstream-timeout-ms', 'query-timeout-ms', 'upstream-dead-seconds', 'tcp-idle-timeout-ms', 'tcp-max-connections',
+  'answer-timeout-ms',
 ] as const;
-export const SETTING_KEYS: readonly string[] = [...LIST_KEYS, 'log-level', ...NUMBER_KEYS];
+const STRING_KEYS = ['log-level', 'answer-timeout-action'] as const;
+const BOOLEAN_KEYS = ['keys'] as const;
+export const SETTING_KEYS: readonly string[] = [...LIST_KEYS, ...STRING_KEYS, ...BOOLEAN_KEYS, ...NUMBER_KEYS];
+const TIMEOUT_ACTIONS = ['answer', 'servfail'] as const;
 
 export const DEFAULT_LISTEN = ['127.0.0.1:53', '[::1]:53'] as const;
 
@@ -94,8 +114,11 @@ export function parseSettingsFile(text: string, file: string): Settings {
       const list = Array.isArray(value) ? value : [value];
       if (!list.every((v) => typeof v === 'string')) throw new ConfigError(`config file ${file}: "${key}" must be a string or a list of strings`);
       settings[key] = list;
-    } else if (key === 'log-level') {
-      if (typeof value !== 'string') throw new ConfigError(`config file ${file}: "log-level" must be a string`);
+    } else if ((STRING_KEYS as readonly string[]).includes(key)) {
+      if (typeof value !== 'string') throw new ConfigError(`config file ${file}: "${key}" must be a string`);
+      settings[key] = value;
+    } else if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
+      if (typeof value !== 'boolean') throw new ConfigError(`config file ${file}: "${key}" must be true or false`);
       settings[key] = value;
     } else {
       if (typeof value !== 'number') throw new ConfigError(`config file ${file}: "${key}" must be a number`);
@@ -159,6 +182,28 @@ export function buildConfig(settings: Settings, env: Environment): Config {
     tcpIdleTimeoutMs: positiveInteger(settings, 'tcp-idle-timeout-ms', 10_000),
     tcpMaxConnections: positiveInteger(settings, 'tcp-max-connections', 512),
     dnssec: { trustAnchorFiles: settings['trust-anchor'] ?? [], insecure: settings.insecure ?? [] },
+    keys: keysConfig(settings),
+  };
+}
+
+/** `443`, `443/tcp`, `5060/udp` → port and protocol (RFC 6698 §3: `_PORT._PROTOCOL.NAME`). */
+export function parseTlsaPort(text: string): KeysConfig['tlsaPorts'][number] {
+  const match = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/.exec(text.trim().toLowerCase());
+  const port = match ? Number(match[1]) : NaN;
+  if (!match || port < 1 || port > 65_535) throw new ConfigError(`tlsa-port "${text}" is not PORT or PORT/tcp|udp|sctp (port 1-65535)`);
+  return { port, protocol: (match[2] ?? 'tcp') as 'tcp' | 'udp' | 'sctp' };
+}
+
+function keysConfig(settings: Settings): KeysConfig {
+  const action = settings['answer-timeout-action'] ?? 'answer';
+  if (!(TIMEOUT_ACTIONS as readonly string[]).includes(action)) {
+    throw new ConfigError(`answer-timeout-action "${action}" is not one of ${TIMEOUT_ACTIONS.join(', ')}`);
+  }
+  return {
+    enabled: settings.keys ?? true,
+    tlsaPorts: (settings['tlsa-port'] ?? []).map(parseTlsaPort),
+    answerTimeoutMs: positiveInteger(settings, 'answer-timeout-ms', 2000),
+    onTimeout: action as 'answer' | 'servfail',
   };
 }
 

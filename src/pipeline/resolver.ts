@@ -8,15 +8,17 @@
 import type { Endpoint } from '../config/index.js';
 import { errorMessage, UpstreamError, WireFormatError } from '../core/errors.js';
 import { RateLimitedLog, type Logger } from '../core/log.js';
-import type { MessageCache, Security } from '../cache/index.js';
+import type { CachedAnswer, MessageCache, Security } from '../cache/index.js';
 import { cacheKey, cacheKeyOf, UNCHECKED } from '../cache/index.js';
 import type { UpstreamPool } from '../upstream/index.js';
 import {
-  decodeMessage, HEADER_BYTES, readName, readPlainQuery, Opcode, Rcode, readHeader, RRClass, RRType, typeName,
+  decodeMessage, HEADER_BYTES, nameKey, readName, readPlainQuery, Opcode, Rcode, readHeader, RRClass, RRType, typeName,
   type Message, type Question,
 } from '../wire/index.js';
 import { extendedError, patchedReply, replyFromCache } from './cached-reply.js';
-import { answerFor, encodeForTransport, errorFor, udpLimit, udpLimitFor, wantsAd, type ClientQuery } from './respond.js';
+import type { ValidatedAnswer } from './host-keys.js';
+import { isAddressQuestion, type KeyBroker } from './key-broker.js';
+import { answerFor, encodeForTransport, errorFor, udpLimit, udpLimitFor, wantsAd, type ClientQuery, type ExtendedError } from './respond.js';
 
 export interface ClientInfo {
   readonly address: string;
@@ -45,6 +47,8 @@ export interface ResolverDeps {
   readonly validator?: AnswerValidator | undefined;
   /** Seconds a failed validation is remembered. */
   readonly failureCacheSeconds?: number;
+  /** The keys step of A/AAAA answers (IPSECKEY, CERT, TLSA → decision); without one, none. */
+  readonly keys?: KeyBroker | undefined;
   readonly nowMs?: () => number;
 }
 
@@ -56,6 +60,10 @@ interface Outcome {
 
 /** The client of the validator's own DNSKEY/DS fetches, for logs. */
 const VALIDATOR_CLIENT: ClientInfo = { address: 'validator', port: 0, transport: 'udp' };
+/** The client of the key lookups (IPSECKEY, CERT, TLSA) made for A/AAAA answers. */
+const KEYS_CLIENT: ClientInfo = { address: 'keys', port: 0, transport: 'udp' };
+/** RFC 8914 §4.1 "Other Error": the answer was withheld because its IPsec policy was not in place. */
+const EDE_OTHER = 0;
 
 export interface ResolverStats {
   queries: number;
@@ -101,6 +109,9 @@ export class Resolver {
     const key = cacheKey(query.question, query.cd);
     const cached = this.deps.cache.getByKey(key, started, true);
     if (!cached) return this.resolveUpstream(query, key, bytes, client, signal, started, limit(query.edns));
+    if (this.keysStepDue(query.question, started) && !extendedError(cached.security)) {
+      return this.answerAfterKeys(query, bytes, cached, client, signal, limit(query.edns));
+    }
     this.stats.cacheHits += 1;
     const reply = replyFromCache(query, bytes, cached, this.deps.cache, started, limit(query.edns));
     if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), source: 'cache', client: client.address }, 'answered');
@@ -115,6 +126,8 @@ export class Resolver {
     const plain = readPlainQuery(bytes);
     if (!plain) return undefined;
     const now = this.nowMs();
+    const keys = this.deps.keys;
+    if (keys && plain.class === RRClass.IN && (plain.type === RRType.A || plain.type === RRType.AAAA) && !keys.isCovered(plain.nameKey, plain.type, now)) return undefined;
     const cached = this.deps.cache.getByKey(cacheKeyOf(plain.nameKey, plain.type, plain.class, plain.cd), now, false);
     if (!cached) return undefined;
     const limitBytes = client.transport === 'udp' ? udpLimitFor(plain.edns ? plain.udpPayloadSize : undefined) : undefined;
@@ -134,9 +147,15 @@ export class Resolver {
     let source = 'upstream';
     let extras: Parameters<typeof answerFor>[2] = {};
     try {
+      const keysDue = this.keysStepDue(query.question, started);
+      if (keysDue) this.deps.keys!.prefetch(query.question, signal);
       const outcome = await this.forward(key, query.question, query.cd, client, signal);
-      // Just cached: answer through the cache so the reply is prepared for the next hit too.
       const fresh = this.deps.cache.peekByKey(key, this.nowMs());
+      if (keysDue && !extendedError(outcome.security)) {
+        const withheld = await this.keysStep(query.question, query.cd ? undefined : { ...outcome, expiresAtMs: fresh?.expiresAtMs ?? this.nowMs() }, signal);
+        if (withheld) return encodeForTransport(answerFor(query, SERVFAIL, { ede: withheld }), limitBytes);
+      }
+      // Just cached: answer through the cache so the reply is prepared for the next hit too.
       if (fresh) {
         if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: outcome.message.rcode, security: outcome.security.status, source, ms: this.nowMs() - started, client: client.address }, 'answered');
         return replyFromCache(query, bytes, fresh, this.deps.cache, this.nowMs(), limitBytes);
@@ -154,6 +173,50 @@ export class Resolver {
     const reply = answerFor(query, upstream, extras);
     if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: reply.rcode, source, ms: this.nowMs() - started, client: client.address }, 'answered');
     return encodeForTransport(reply, limitBytes);
+  }
+
+  private keysStepDue(question: Question, nowMs: number): boolean {
+    const keys = this.deps.keys;
+    return keys !== undefined && question.class === RRClass.IN && isAddressQuestion(question) && !keys.isCovered(nameKey(question.name), question.type, nowMs);
+  }
+
+  /**
+   * The keys step (KeyBroker.settle) for an A/AAAA answer; for a CD query, whose answer is not
+   * validated, on oedns' own validated answer to the same question. Returns the Extended DNS
+   * Error to SERVFAIL with when the policy withholds the answer.
+   */
+  private async keysStep(question: Question, validated: ValidatedAnswer | undefined, signal: AbortSignal): Promise<ExtendedError | undefined> {
+    const answer = validated ?? await this.lookupValidated(question, signal);
+    const release = await this.deps.keys!.settle(question, answer, signal);
+    if (release.release) return undefined;
+    this.stats.servfail += 1;
+    return { infoCode: EDE_OTHER, extraText: release.reason };
+  }
+
+  /** A cached A/AAAA answer whose keys decision has lapsed: the keys step first, then the cached reply. */
+  private async answerAfterKeys(query: ClientQuery, bytes: Uint8Array, cached: CachedAnswer, client: ClientInfo, signal: AbortSignal, limitBytes: number | undefined): Promise<Uint8Array> {
+    try {
+      const withheld = await this.keysStep(query.question, query.cd ? undefined : { message: cached.agedMessage(this.nowMs()), security: cached.security, expiresAtMs: cached.expiresAtMs }, signal);
+      if (withheld) return encodeForTransport(answerFor(query, SERVFAIL, { ede: withheld }), limitBytes);
+    } catch (error) {
+      this.deps.log.error({ qname: query.question.name, err: errorMessage(error), client: client.address }, 'keys step failed');
+    }
+    this.stats.cacheHits += 1;
+    return replyFromCache(query, bytes, cached, this.deps.cache, this.nowMs(), limitBytes);
+  }
+
+  /**
+   * An answer as oedns itself would give it: from the cache or forwarded, validated (no CD), with
+   * its status and lifetime. For the key lookups; throws only when no upstream answered.
+   */
+  async lookupValidated(question: Question, signal: AbortSignal): Promise<ValidatedAnswer> {
+    const key = cacheKey(question, false);
+    const now = this.nowMs();
+    const cached = this.deps.cache.getByKey(key, now, true);
+    if (cached) return { message: cached.agedMessage(now), security: cached.security, expiresAtMs: cached.expiresAtMs };
+    const outcome = await this.forward(key, question, false, KEYS_CLIENT, signal);
+    const fresh = this.deps.cache.peekByKey(key, this.nowMs());
+    return { message: outcome.message, security: outcome.security, expiresAtMs: fresh?.expiresAtMs ?? this.nowMs() };
   }
 
   private parse(bytes: Uint8Array, client: ClientInfo):

@@ -41,8 +41,10 @@ export async function startOedns(flags: Settings, extra: { configFile?: string; 
   const logs = new LogCapture();
   const oedns = await Oedns.start({
     // The lab's zones live under test.; tests of forwarding alone leave them unvalidated (a
-    // negative trust anchor), tests of validation give a lab trust anchor and no NTA.
-    flags: { 'log-level': 'debug', listen: [`127.0.0.1:${port}`], insecure: ['test'], ...flags },
+    // negative trust anchor), tests of validation give a lab trust anchor and no NTA. The keys
+    // step (IPSECKEY/CERT/TLSA lookups for A/AAAA) is off unless a test asks for it, so that
+    // tests of forwarding and validation count only their own upstream queries.
+    flags: { 'log-level': 'debug', listen: [`127.0.0.1:${port}`], insecure: ['test'], keys: false, ...flags },
     configFile: extra.configFile,
     resolvConfPath: extra.resolvConfPath,
     logDestination: logs,

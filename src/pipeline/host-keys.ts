@@ -1,0 +1,150 @@
+/**
+ * The keys a host publishes in DNS, gathered for one A/AAAA answer: its IPSECKEY, CERT and TLSA
+ * RRsets (RFC 4025, RFC 4398, RFC 6698), each looked up through the pipeline (cached, merged
+ * with identical queries in flight, validated) and decoded, with its validation status and
+ * lifetime. The lookups run in parallel; a record that cannot be decoded or whose key is
+ * malformed is reported with the reason and never used.
+ */
+import type { X509Certificate } from 'node:crypto';
+import type { Security } from '../cache/index.js';
+import { errorMessage } from '../core/errors.js';
+import {
+  certMaterial, decodeCert, decodeIpseckey, decodeTlsa, ipseckeyPublicKey,
+  type CertRdata, type IpseckeyPublicKey, type IpseckeyRdata, type TlsaRdata,
+} from '../records/index.js';
+import { namesEqual, Rcode, readName, RRClass, RRType, typeName, type Message, type Question } from '../wire/index.js';
+
+/** What validation said of an RRset the keys came from, as policy reads it. */
+export type KeyStatus = 'secure' | 'insecure' | 'unchecked' | 'bogus' | 'indeterminate';
+
+/** A validated lookup through the pipeline: the answer, its status, and until when it holds. */
+export interface ValidatedAnswer {
+  readonly message: Message;
+  readonly security: Security;
+  /** Epoch ms the answer stops being valid: its cache lifetime (TTL, capped by RRSIG expiry). */
+  readonly expiresAtMs: number;
+}
+
+export type ValidatedLookup = (question: Question, signal: AbortSignal) => Promise<ValidatedAnswer>;
+
+/** One RRset of keys: the decoded records (lowest IPSECKEY precedence first), or why none. */
+export interface KeySet<T> {
+  readonly owner: string;
+  readonly type: number;
+  readonly status: KeyStatus;
+  /** NOERROR with records; `none` for a (proven or unproven, see status) absence; `failed` for SERVFAIL or no answer. */
+  readonly outcome: 'records' | 'none' | 'failed';
+  readonly records: readonly T[];
+  /** Records that could not be used, each with the reason (also logged). */
+  readonly rejected: readonly string[];
+  readonly reason?: string | undefined;
+  readonly expiresAtMs: number;
+}
+
+export interface IpseckeyEntry {
+  readonly rdata: IpseckeyRdata;
+  readonly key: IpseckeyPublicKey;
+}
+
+export interface CertEntry {
+  readonly rdata: CertRdata;
+  readonly certificate?: X509Certificate | undefined;
+}
+
+/** Port and protocol of a TLSA lookup, `443/tcp` → `_443._tcp.NAME` (RFC 6698 §3). */
+export interface TlsaPort {
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp' | 'sctp';
+}
+
+export interface HostKeys {
+  /** The host's own name: the end of the CNAME chain, where the keys were looked up. */
+  readonly name: string;
+  readonly ipseckey: KeySet<IpseckeyEntry>;
+  readonly cert: KeySet<CertEntry>;
+  /** Keyed `443/tcp`. */
+  readonly tlsa: ReadonlyMap<string, KeySet<TlsaRdata>>;
+}
+
+export function tlsaPortKey(port: TlsaPort): string {
+  return `${port.port}/${port.protocol}`;
+}
+
+export function keyStatusOf(security: Security): KeyStatus {
+  return security.status;
+}
+
+type Decoder<T> = (rdata: Uint8Array, owner: string) => T;
+
+const decodeIpseckeyEntry: Decoder<IpseckeyEntry> = (rdata, owner) => {
+  const record = decodeIpseckey(rdata, owner);
+  const key = ipseckeyPublicKey(record, owner);
+  return { rdata: record, key };
+};
+
+const decodeCertEntry: Decoder<CertEntry> = (rdata, owner) => {
+  const record = decodeCert(rdata, owner);
+  const material = certMaterial(record, owner);
+  return { rdata: record, certificate: material.kind === 'x509' ? material.certificate : undefined };
+};
+
+/** Looks up one key RRset and decodes it; never rejects. */
+export async function keySet<T>(lookup: ValidatedLookup, owner: string, type: number, decode: Decoder<T>, signal: AbortSignal, nowMs: number): Promise<KeySet<T>> {
+  let answer: ValidatedAnswer;
+  try {
+    answer = await lookup({ name: owner, type, class: RRClass.IN }, signal);
+  } catch (error) {
+    return { owner, type, status: 'indeterminate', outcome: 'failed', records: [], rejected: [], reason: errorMessage(error), expiresAtMs: nowMs };
+  }
+  const { message, security } = answer;
+  const status = keyStatusOf(security);
+  const reason = security.status === 'bogus' || security.status === 'indeterminate' ? security.reason : undefined;
+  if (status === 'bogus' || status === 'indeterminate' || (message.rcode !== Rcode.NoError && message.rcode !== Rcode.NXDomain)) {
+    return { owner, type, status, outcome: 'failed', records: [], rejected: [], reason: reason ?? `rcode ${message.rcode}`, expiresAtMs: answer.expiresAtMs };
+  }
+  const records: T[] = [];
+  const rejected: string[] = [];
+  // The records of the type at the end of the answer's CNAME chain, which the validator checked.
+  for (const rr of message.answers) {
+    if (rr.type !== type || rr.class !== RRClass.IN) continue;
+    try {
+      records.push(decode(rr.rdata, rr.name));
+    } catch (error) {
+      rejected.push(`${rr.name} ${typeName(type)}: ${errorMessage(error)}`);
+    }
+  }
+  const outcome = records.length > 0 || rejected.length > 0 ? 'records' : 'none';
+  return { owner, type, status, outcome, records, rejected, reason, expiresAtMs: answer.expiresAtMs };
+}
+
+/**
+ * IPSECKEY, CERT and TLSA (for each port) of `name`, all asked at once. IPSECKEY records come
+ * lowest precedence first (RFC 4025 §2.2: "gateways listed in IPSECKEY records with lower
+ * precedence are to be attempted first").
+ */
+export async function gatherHostKeys(lookup: ValidatedLookup, name: string, ports: readonly TlsaPort[], signal: AbortSignal, nowMs: number): Promise<HostKeys> {
+  const tlsaNames = ports.map((p) => `_${p.port}._${p.protocol}.${name === '.' ? '' : name}`);
+  const [ipseckey, cert, ...tlsa] = await Promise.all([
+    keySet(lookup, name, RRType.IPSECKEY, decodeIpseckeyEntry, signal, nowMs),
+    keySet(lookup, name, RRType.CERT, decodeCertEntry, signal, nowMs),
+    ...tlsaNames.map((owner) => keySet(lookup, owner, RRType.TLSA, decodeTlsa, signal, nowMs)),
+  ]);
+  const ordered = { ...ipseckey!, records: [...ipseckey!.records].sort((a, b) => a.rdata.precedence - b.rdata.precedence) };
+  return {
+    name,
+    ipseckey: ordered,
+    cert: cert!,
+    tlsa: new Map(ports.map((p, i) => [tlsaPortKey(p), tlsa[i]!])),
+  };
+}
+
+/** The end of the CNAME chain from `qname` in an answer (the name whose A/AAAA were answered). */
+export function finalName(qname: string, message: Message): string {
+  let name = qname;
+  for (let hops = 0; hops <= message.answers.length; hops++) {
+    const cname = message.answers.find((rr) => rr.type === RRType.CNAME && namesEqual(rr.name, name));
+    if (!cname) return name;
+    name = readName(cname.rdata, 0).name;
+  }
+  return name;
+}

@@ -1,0 +1,167 @@
+/**
+ * The keys step end to end (issue 4): oedns forwarding to the keys lab's named, validating from
+ * the lab root, looking up IPSECKEY/CERT/TLSA for every A/AAAA answer and publishing a decision
+ * that a recording subscriber (standing in for an IPsec backend) holds or releases.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { HostDecision } from '../../src/pipeline/index.js';
+import { Rcode, RRType, type Message, type Question } from '../../src/wire/index.js';
+import { startKeysLab, KEYS_LAB_ALIAS, KEYS_LAB_HOSTS, type KeysLab } from '../support/keys-lab.js';
+import { queryMessage, question, startOedns, udpQuery, type Harness } from '../support/oedns-harness.js';
+
+let keys: KeysLab;
+let h: Harness | undefined;
+let nextId = 1;
+
+beforeAll(async () => {
+  keys = await startKeysLab();
+}, 60_000);
+afterAll(() => keys?.stop());
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+async function start(flags: Record<string, unknown> = {}): Promise<Harness> {
+  h = await startOedns({
+    upstream: [`${keys.lab.address}:${keys.lab.port}`], 'trust-anchor': [keys.anchorFile], insecure: [], keys: true,
+    'tlsa-port': ['443'], ...flags,
+  });
+  return h;
+}
+
+function ask(name: string, type: number): Promise<Message> {
+  return udpQuery(h!.port, queryMessage(nextId++, question(name, type), { edns: true, dnssecOk: true }));
+}
+
+/** A subscriber that records decisions and holds acting ones until `release()`. */
+function recorder(harness: Harness) {
+  const decisions: HostDecision[] = [];
+  const waiting: Array<() => void> = [];
+  harness.oedns.decisions.subscribe((decision) => {
+    decisions.push(decision);
+    if (decision.addresses.every((a) => a.action.kind === 'none')) return undefined;
+    return new Promise<void>((resolve) => waiting.push(resolve));
+  });
+  return { decisions, waiting, release: () => waiting.splice(0).forEach((r) => r()) };
+}
+
+/** Tracks which questions are in flight upstream at once. */
+function inFlight(harness: Harness) {
+  const upstream = harness.oedns.upstream;
+  const original = upstream.query.bind(upstream);
+  const now = new Set<string>();
+  const together: string[][] = [];
+  upstream.query = async (q: Question, cd: boolean, signal: AbortSignal) => {
+    const what = `${q.name}/${q.type}`;
+    now.add(what);
+    together.push([...now]);
+    try {
+      return await original(q, cd, signal);
+    } finally {
+      now.delete(what);
+    }
+  };
+  return together;
+}
+
+describe('keys step for A/AAAA answers', () => {
+  it('holds the answer until the subscriber has the policy in place, then answers with AD', async () => {
+    const harness = await start();
+    const rec = recorder(harness);
+    let answered = false;
+    const reply = ask(KEYS_LAB_HOSTS.alice.name, RRType.A).then((m) => {
+      answered = true;
+      return m;
+    });
+    await expect.poll(() => rec.waiting.length, { timeout: 5000 }).toBe(1);
+    expect(answered).toBe(false);
+    const [decision] = rec.decisions;
+    expect(decision!.name).toBe(KEYS_LAB_HOSTS.alice.name);
+    expect(decision!.addresses).toEqual([expect.objectContaining({ address: KEYS_LAB_HOSTS.alice.ipv4, action: expect.objectContaining({ kind: 'protect', level: 'use' }) })]);
+    const action = decision!.addresses[0]!.action;
+    expect(action.kind === 'protect' && action.key.spkiPem).toBe(keys.keys.alice.spkiPem);
+    expect(decision!.keys.tlsa.get('443/tcp')?.status).toBe('secure');
+    expect(decision!.keys.cert.records[0]?.certificate?.subjectAltName).toContain('alice.keys.test');
+    rec.release();
+    const message = await reply;
+    expect(message.rcode).toBe(Rcode.NoError);
+    expect(message.ad).toBe(true);
+    expect(harness.logs.lines.some((l) => l.msg === 'decision' && l['name'] === KEYS_LAB_HOSTS.alice.name)).toBe(true);
+  });
+
+  it('asks for IPSECKEY, CERT and TLSA while the A query is in flight, not after it', async () => {
+    const harness = await start();
+    const together = inFlight(harness);
+    recorder(harness).release();
+    const name = KEYS_LAB_HOSTS.plain.name;
+    expect((await ask(name, RRType.A)).rcode).toBe(Rcode.NoError);
+    const all = [`${name}/${RRType.A}`, `${name}/${RRType.IPSECKEY}`, `${name}/${RRType.CERT}`, `_443._tcp.${name}/${RRType.TLSA}`];
+    expect(together.some((set) => all.every((q) => set.includes(q)))).toBe(true);
+  });
+
+  it('decides for AAAA on its own, and answers cached names without a new decision while it holds', async () => {
+    const harness = await start();
+    const rec = recorder(harness);
+    const first = ask(KEYS_LAB_HOSTS.bob.name, RRType.AAAA);
+    await expect.poll(() => rec.waiting.length, { timeout: 5000 }).toBe(1);
+    rec.release();
+    expect((await first).rcode).toBe(Rcode.NoError);
+    const [decision] = rec.decisions;
+    // bob's lowest-precedence IPSECKEY names his IPv4 address as gateway; for his IPv6 address the
+    // next one (gateway = that IPv6 address) is the host itself.
+    expect(decision!.addresses[0]).toMatchObject({ address: KEYS_LAB_HOSTS.bob.ipv6, action: { kind: 'protect' } });
+    const action = decision!.addresses[0]!.action;
+    expect(action.kind === 'protect' && action.key.precedence).toBe(20);
+    expect(action.kind === 'protect' && action.key.spkiPem).toBe(keys.keys.bob.spkiPem);
+    expect((await ask(KEYS_LAB_HOSTS.bob.name, RRType.AAAA)).rcode).toBe(Rcode.NoError);
+    expect(rec.decisions).toHaveLength(1);
+  });
+
+  it('follows a CNAME to the host and looks up the keys at its own name', async () => {
+    const harness = await start();
+    const rec = recorder(harness);
+    const reply = ask(KEYS_LAB_ALIAS.name, RRType.A);
+    await expect.poll(() => rec.waiting.length, { timeout: 5000 }).toBe(1);
+    rec.release();
+    expect((await reply).answers.some((rr) => rr.type === RRType.CNAME)).toBe(true);
+    expect(rec.decisions[0]).toMatchObject({ qname: KEYS_LAB_ALIAS.name, name: KEYS_LAB_ALIAS.target });
+  });
+
+  it.each([
+    ['carol (secure A, bogus IPSECKEY)', KEYS_LAB_HOSTS.carol.name, 'bogus', /IPSECKEY is bogus/],
+    ['dave (insecure zone)', KEYS_LAB_HOSTS.dave.name, 'insecure', /IPSECKEY is insecure/],
+    ['plain (no keys)', KEYS_LAB_HOSTS.plain.name, 'secure', /no IPSECKEY/],
+    ['broken (malformed key)', KEYS_LAB_HOSTS.broken.name, 'secure', /no usable IPSECKEY/],
+  ])('takes no action for %s and does not hold the answer', async (_what, name, status, reason) => {
+    const harness = await start();
+    const rec = recorder(harness);
+    const message = await ask(name, RRType.A);
+    expect(message.rcode).toBe(Rcode.NoError);
+    expect(rec.waiting).toHaveLength(0);
+    expect(rec.decisions).toHaveLength(1);
+    expect(rec.decisions[0]!.keys.ipseckey.status).toBe(status);
+    expect(rec.decisions[0]!.addresses[0]).toMatchObject({ action: { kind: 'none' }, reason: expect.stringMatching(reason) });
+  });
+
+  it('reports a malformed key with its record and reason', async () => {
+    const harness = await start();
+    const rec = recorder(harness);
+    await ask(KEYS_LAB_HOSTS.broken.name, RRType.A);
+    expect(rec.decisions[0]!.keys.ipseckey.rejected).toEqual([expect.stringMatching(/^broken\.keys\.test\. IPSECKEY: .*RSA/)]);
+  });
+
+  it('answers anyway at answer-timeout-ms by default, and SERVFAIL with an EDE when told to', async () => {
+    await start({ 'answer-timeout-ms': 200 });
+    recorder(h!);
+    expect((await ask(KEYS_LAB_HOSTS.alice.name, RRType.A)).rcode).toBe(Rcode.NoError);
+    expect(h!.logs.lines.some((l) => l.msg === 'decision not in place in time')).toBe(true);
+    await h!.stop();
+    await start({ 'answer-timeout-ms': 200, 'answer-timeout-action': 'servfail' });
+    recorder(h!);
+    const message = await ask(KEYS_LAB_HOSTS.alice.name, RRType.A);
+    expect(message.rcode).toBe(Rcode.ServFail);
+    const ede = message.edns?.options.find((o) => o.code === 15);
+    expect(Buffer.from(ede!.data.subarray(2)).toString()).toMatch(/policy for alice\.keys\.test\. not in place after 200 ms/);
+  });
+});
