@@ -1,6 +1,7 @@
 # Shared by run.sh and validate.sh, which source it: checking the host, choosing ports, writing
-# named's and Unbound's configs, starting and stopping named, oedns and Unbound, and one dnsperf
-# pass. Set LOG_TAG (the prefix of log lines) before sourcing.
+# named's and Unbound's configs, starting and stopping named, oedns and Unbound, and measuring one
+# pass (a dnsperf run, or another client between measure_begin and measure_end). Set LOG_TAG (the
+# prefix of log lines) before sourcing.
 #
 # Sourcing it installs the EXIT, INT and TERM traps: on exit every process in PIDS is stopped by its
 # PID and TMP is removed (BENCH_KEEP=1 keeps it). Everything listens on ADDRESS (loopback) only.
@@ -57,6 +58,19 @@ build_if_missing() {
   [[ -f $REPO_DIR/dist/cli.js ]] && return 0
   log "dist/cli.js missing; building (npx tsc -p .)"
   (cd "$REPO_DIR" && npx tsc -p .)
+}
+
+# oedns_build: what dist/ was built from, as far as can be told: the commit, "+src-changes" when
+# src/ differs from it, and when dist/cli.js was written. Other work on the checkout may rebuild
+# dist/ at any time, so a benchmark records this when it starts oedns.
+oedns_build() {
+  local head changes=
+  if head=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null); then
+    git -C "$REPO_DIR" diff --quiet HEAD -- src 2>/dev/null || changes=+src-changes
+  else
+    head="not a git checkout"
+  fi
+  printf '%s%s, dist/cli.js of %s\n' "$head" "$changes" "$(date -u -r "$REPO_DIR/dist/cli.js" +%FT%TZ)"
 }
 
 # --- processes ------------------------------------------------------------------------------
@@ -268,30 +282,46 @@ named_queries() {
 readonly CLOCK_TICKS_PER_SECOND=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+# measure_begin SERVER: notes the queries named has received and the CPU ticks SERVER has used,
+# before one pass of any client; measure_end records the difference.
+MEASURE_UPSTREAM_BEFORE=
+MEASURE_CPU_BEFORE=
+measure_begin() {
+  MEASURE_UPSTREAM_BEFORE=$(named_queries)
+  MEASURE_CPU_BEFORE=$(cpu_ticks "${PIDS[$1]}")
+}
+
+# measure_end LABEL SERVER: after a pass whose result is in RESULTS/LABEL.json (the fields of
+# parse-dnsperf.mjs), checks that SERVER still runs and records (with '-' in LABEL as '.') the
+# queries named received since measure_begin, upstream.LABEL, and the CPU seconds SERVER used,
+# cpu.LABEL; logs the result.
+measure_end() {
+  local label=$1 server=$2 after cpu_after
+  after=$(named_queries)
+  alive_or_die "$server" "${LOGS[$server]}"
+  cpu_after=$(cpu_ticks "${PIDS[$server]}")
+  fact "upstream.${label/-/.}" $((after - MEASURE_UPSTREAM_BEFORE))
+  fact "cpu.${label/-/.}" "$(awk -v t=$((cpu_after - MEASURE_CPU_BEFORE)) -v hz="$CLOCK_TICKS_PER_SECOND" 'BEGIN { print t / hz }')"
+  # Percentiles need dnsperf -v; without it (a warm-up) there are none.
+  log "$label: $(node -e 'const r = JSON.parse(process.argv[1]);
+    const percentiles = r.p50Ms === null ? "" : `, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`;
+    console.log(`${r.qps} qps, avg ${r.avgMs} ms${percentiles}, lost ${r.lost}, ${r.responseCodesLine.replace(/\s+/g, " ")}`)' \
+    "$(cat "$RESULTS/$label.json")"), upstream $((after - MEASURE_UPSTREAM_BEFORE))"
+}
+
 # run_dnsperf LABEL SERVER FILE DNSPERF_ARGS...: one dnsperf run against SERVER with CLIENTS
-# sockets and MAX_OUTSTANDING queries in flight, parsed into RESULTS/LABEL.json. Also records
-# (with '-' in LABEL as '.') the queries named received meanwhile, upstream.LABEL, and the CPU
-# seconds SERVER used, cpu.LABEL.
+# sockets and MAX_OUTSTANDING queries in flight, parsed into RESULTS/LABEL.json, with the
+# upstream.LABEL and cpu.LABEL facts of measure_end.
 run_dnsperf() {
   local label=$1 server=$2 file=$3
   shift 3
-  local before after cpu_before cpu_after raw=$TMP/dnsperf-$label.txt
-  before=$(named_queries)
-  cpu_before=$(cpu_ticks "${PIDS[$server]}")
+  local raw=$TMP/dnsperf-$label.txt
+  measure_begin "$server"
   dnsperf -s "$ADDRESS" -p "${PORTS[$server]}" -d "$file" -c "$CLIENTS" -q "$MAX_OUTSTANDING" \
     -t "$QUERY_TIMEOUT_SECONDS" "$@" >"$raw" 2>&1 || {
     tail -n 20 "$raw" >&2
     die "dnsperf $label failed"
   }
-  after=$(named_queries)
-  alive_or_die "$server" "${LOGS[$server]}"
-  cpu_after=$(cpu_ticks "${PIDS[$server]}")
   node "$BENCH_DIR/parse-dnsperf.mjs" "$raw" >"$RESULTS/$label.json"
-  fact "upstream.${label/-/.}" $((after - before))
-  fact "cpu.${label/-/.}" "$(awk -v t=$((cpu_after - cpu_before)) -v hz="$CLOCK_TICKS_PER_SECOND" 'BEGIN { print t / hz }')"
-  # Percentiles need dnsperf -v; without it (the warm-up) there are none.
-  log "$label: $(node -e 'const r = JSON.parse(process.argv[1]);
-    const percentiles = r.p50Ms === null ? "" : `, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`;
-    console.log(`${r.qps} qps, avg ${r.avgMs} ms${percentiles}, lost ${r.lost}, ${r.responseCodesLine.replace(/\s+/g, " ")}`)' \
-    "$(cat "$RESULTS/$label.json")"), upstream $((after - before))"
+  measure_end "$label" "$server"
 }

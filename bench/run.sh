@@ -59,7 +59,8 @@ wait_for_answer named "${PORTS[named]}" "${LOGS[named]}" bench.test. SOA aa
 wait_for_answer named "${PORTS[named]}" "${LOGS[named]}" "h$(printf %06d "$NAMES").bench.test." A aa
 
 log "starting oedns on $ADDRESS#${PORTS[oedns]}"
-start_oedns --insecure bench.test
+# --no-keys: Unbound has no keys step; this compares forwarding alone (bench/keys.sh measures the step).
+start_oedns --insecure bench.test --no-keys
 
 log "starting unbound on $ADDRESS#${PORTS[unbound]}"
 start_unbound
