@@ -47,6 +47,8 @@ type Step = ZoneKeys | { readonly status: 'continue' };
 
 export class ChainOfTrust {
   private readonly cache = new Map<string, ZoneKeys>();
+  /** Steps being computed, shared by the validations that need them (see cachedStep). */
+  private readonly inProgress = new Map<string, Promise<Step>>();
   /** Answers asked for ahead of the walk that needs them, per validation (see prefetch). */
   private readonly prefetched = new WeakMap<WalkContext, Map<string, Promise<Message | string>>>();
 
@@ -96,21 +98,27 @@ export class ChainOfTrust {
     for (const type of types) if (!early.has(`${key}/${type}`)) early.set(`${key}/${type}`, this.ask(signer, type, ctx));
   }
 
-  private async cached(zone: string, ctx: WalkContext, compute: () => Promise<ZoneKeys>): Promise<ZoneKeys> {
-    const key = canonicalName(zone);
-    const hit = this.cache.get(key);
-    if (hit && hit.expiresAt > ctx.now) return hit;
-    const result = await compute();
-    this.cache.set(key, result);
-    return result;
+  private cached(zone: string, ctx: WalkContext, compute: () => Promise<ZoneKeys>): Promise<ZoneKeys> {
+    return this.cachedStep(zone, ctx, compute) as Promise<ZoneKeys>;
   }
 
-  /** Like `cached`, for a step that may find no zone cut (nothing to remember then). */
-  private async cachedStep(name: string, ctx: WalkContext, compute: () => Promise<Step>): Promise<Step> {
-    const hit = this.cache.get(canonicalName(name));
-    if (hit && hit.expiresAt > ctx.now) return hit;
-    const step = await compute();
-    if (step.status !== 'continue') this.cache.set(canonicalName(name), step);
+  /**
+   * A step of the walk (the keys of a zone, or that a name is no zone cut) from the cache, or
+   * computed once: validations that need the same step at the same time (an A answer and its
+   * IPSECKEY, from one new zone) share one computation. A result is cached until it expires;
+   * "no cut here" is not remembered.
+   */
+  private cachedStep(name: string, ctx: WalkContext, compute: () => Promise<Step>): Promise<Step> {
+    const key = canonicalName(name);
+    const hit = this.cache.get(key);
+    if (hit && hit.expiresAt > ctx.now) return Promise.resolve(hit);
+    const pending = this.inProgress.get(key);
+    if (pending) return pending;
+    const step = compute().then((result) => {
+      if (result.status !== 'continue') this.cache.set(key, result);
+      return result;
+    }).finally(() => this.inProgress.delete(key));
+    this.inProgress.set(key, step);
     return step;
   }
 
