@@ -109,6 +109,8 @@ await yargs(hideBin(process.argv))
       .positional('name', { type: 'string', demandOption: true, describe: 'domain name' })
       .positional('type', { type: 'string', default: 'A', describe: 'record type (A, AAAA, TLSA, TYPE65534, ...)' })
       .option('trace', { type: 'boolean', default: false, describe: 'print the chain of trust step by step' })
+      .option('json', { type: 'boolean', default: false, describe: 'print everything as one JSON object' })
+      .option('tlsa-port', { type: 'string', array: true, nargs: 1, describe: 'PORT[/tcp|udp|sctp] whose TLSA is shown with A/AAAA (repeatable)' })
       .option('upstream', { type: 'string', array: true, nargs: 1, describe: 'IP[:PORT] of a resolver to ask (default: as for serve)' })
       .option('trust-anchor', { type: 'string', array: true, nargs: 1, describe: 'FILE of zone-file DS/DNSKEY lines replacing the IANA root anchors' })
       .option('insecure', { type: 'string', array: true, nargs: 1, describe: 'DOMAIN not to validate (negative trust anchor)' })
@@ -118,8 +120,8 @@ await yargs(hideBin(process.argv))
       const list = (key: string): string[] | undefined => (argv[key] as string[] | undefined)?.map(String);
       try {
         const status = await lookup({
-          name: String(argv.name), type: String(argv.type), trace: Boolean(argv.trace),
-          flags: { upstream: list('upstream'), 'trust-anchor': list('trust-anchor'), insecure: list('insecure'), 'log-level': 'warn' },
+          name: String(argv.name), type: String(argv.type), trace: Boolean(argv.trace), json: Boolean(argv.json),
+          flags: { upstream: list('upstream'), 'trust-anchor': list('trust-anchor'), insecure: list('insecure'), 'tlsa-port': list('tlsa-port'), 'log-level': 'warn' },
           configFile: argv['config'] as string | undefined,
           resolvConfPath: argv['resolv-conf'] as string | undefined,
           write: (line) => process.stdout.write(`${line}\n`),

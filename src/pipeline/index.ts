@@ -9,4 +9,4 @@ export {
   finalName, gatherHostKeys, tlsaPortKey,
   type CertEntry, type HostKeys, type IpseckeyEntry, type KeySet, type KeyStatus, type TlsaPort, type ValidatedAnswer, type ValidatedLookup,
 } from './host-keys.js';
-export { KeyBroker, type Release } from './key-broker.js';
+export { addressesOf, KeyBroker, type Release } from './key-broker.js';

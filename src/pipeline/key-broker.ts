@@ -33,7 +33,8 @@ export function isAddressQuestion(question: Question): boolean {
   return question.type === RRType.A || question.type === RRType.AAAA;
 }
 
-function addressesOf(message: Message, name: string, type: number): AnsweredAddress[] {
+/** The addresses of `type` (A or AAAA) owned by `name` in an answer. */
+export function addressesOf(message: Message, name: string, type: number): AnsweredAddress[] {
   const owner = nameKey(name);
   const out: AnsweredAddress[] = [];
   for (const rr of message.answers) {

@@ -3,11 +3,12 @@
  * the lab root, looking up IPSECKEY/CERT/TLSA for every A/AAAA answer and publishing a decision
  * that a recording subscriber (standing in for an IPsec backend) holds or releases.
  */
+import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDecision } from '../../src/pipeline/index.js';
 import { Rcode, RRType, type Message, type Question } from '../../src/wire/index.js';
 import { startKeysLab, KEYS_LAB_ALIAS, KEYS_LAB_HOSTS, type KeysLab } from '../support/keys-lab.js';
-import { queryMessage, question, startOedns, udpQuery, type Harness } from '../support/oedns-harness.js';
+import { DIST_CLI, queryMessage, question, startOedns, udpQuery, type Harness } from '../support/oedns-harness.js';
 
 let keys: KeysLab;
 let h: Harness | undefined;
@@ -163,5 +164,31 @@ describe('keys step for A/AAAA answers', () => {
     expect(message.rcode).toBe(Rcode.ServFail);
     const ede = message.edns?.options.find((o) => o.code === 15);
     expect(Buffer.from(ede!.data.subarray(2)).toString()).toMatch(/policy for alice\.keys\.test\. not in place after 200 ms/);
+  });
+});
+
+describe('oedns lookup with keys', () => {
+  const run = (args: string[]) => execa('node', [DIST_CLI, 'lookup', '--upstream', `${keys.lab.address}:${keys.lab.port}`, '--trust-anchor', keys.anchorFile, '--tlsa-port', '443', ...args], { reject: false });
+
+  it('prints the keys with their status and the decision serve would take', async () => {
+    const r = await run([KEYS_LAB_HOSTS.alice.name, 'A']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/;; keys of alice\.keys\.test\.:/);
+    expect(r.stdout).toMatch(/;;   IPSECKEY alice\.keys\.test\.: secure\n;;     10 0 4 \. \S+ \(ed25519\)/);
+    expect(r.stdout).toMatch(/;;   TLSA _443\._tcp\.alice\.keys\.test\.: secure\n;;     3 1 1 [0-9A-F]{64}/);
+    expect(r.stdout).toMatch(/;;   192\.0\.2\.10: protect, level use \(secure IPSECKEY/);
+    const carol = await run([KEYS_LAB_HOSTS.carol.name]);
+    expect(carol.stdout).toMatch(/IPSECKEY carol\.keys\.test\.: bogus .*lookup failed/);
+    expect(carol.stdout).toMatch(/192\.0\.2\.30: none \(IPSECKEY is bogus/);
+  });
+
+  it('prints one JSON object with --json', async () => {
+    const r = await run([KEYS_LAB_HOSTS.bob.name, 'AAAA', '--json']);
+    expect(r.exitCode).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ question: { name: 'bob.keys.test.', type: 'AAAA' }, status: 'secure' });
+    expect(out.keys.ipseckey.records.map((k: { precedence: number }) => k.precedence)).toEqual([10, 20, 30]);
+    expect(out.keys.ipseckey.records[1].spkiPem).toBe(keys.keys.bob.spkiPem);
+    expect(out.decision.addresses).toEqual([expect.objectContaining({ address: '2001:db8::20', action: 'protect', level: 'use', keyPrecedence: 20 })]);
   });
 });
