@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDecision } from '../../src/pipeline/index.js';
 import { Rcode, RRType, type Message, type Question } from '../../src/wire/index.js';
-import { startKeysLab, KEYS_LAB_ALIAS, KEYS_LAB_HOSTS, type KeysLab } from '../support/keys-lab.js';
+import { startKeysLab, KEYS_LAB_ALIAS, KEYS_LAB_HOSTS, KEYS_TTL_SECONDS, type KeysLab } from '../support/keys-lab.js';
 import { DIST_CLI, queryMessage, question, startOedns, udpQuery, type Harness } from '../support/oedns-harness.js';
 
 let keys: KeysLab;
@@ -99,6 +99,21 @@ describe('keys step for A/AAAA answers', () => {
     expect((await ask(name, RRType.A)).rcode).toBe(Rcode.NoError);
     const all = [`${name}/${RRType.A}`, `${name}/${RRType.IPSECKEY}`, `${name}/${RRType.CERT}`, `_443._tcp.${name}/${RRType.TLSA}`];
     expect(together.some((set) => all.every((q) => set.includes(q)))).toBe(true);
+  });
+
+  it('shares one key lookup between A and AAAA asked at once, and keeps keys no longer than their TTL', async () => {
+    const harness = await start();
+    const together = inFlight(harness);
+    const name = KEYS_LAB_HOSTS.alice.name;
+    const rec = recorder(harness);
+    const replies = Promise.all([ask(name, RRType.A), ask(name, RRType.AAAA)]);
+    await expect.poll(() => rec.waiting.length, { timeout: 5000 }).toBe(2);
+    rec.release();
+    expect((await replies).map((m) => m.rcode)).toEqual([Rcode.NoError, Rcode.NoError]);
+    const asked = new Set(together.flat().filter((q) => q.endsWith(`/${RRType.IPSECKEY}`)));
+    expect([...asked]).toEqual([`${name}/${RRType.IPSECKEY}`]);
+    expect(together.filter((set) => set.at(-1) === `${name}/${RRType.IPSECKEY}`)).toHaveLength(1);
+    for (const decision of rec.decisions) expect(decision.expiresAtMs).toBeLessThanOrEqual(Date.now() + KEYS_TTL_SECONDS * 1000);
   });
 
   it('decides for AAAA on its own, and answers cached names without a new decision while it holds', async () => {
