@@ -99,7 +99,7 @@ export class Oedns {
     // The validator fetches DNSKEY/DS through the resolver it serves: bound once both exist.
     let resolver: Resolver | undefined;
     const validation = new DnssecService({ fetch: (name, type, signal) => resolver!.fetchForValidation(name, type, signal) }, dnssec, dnssecLog);
-    const decisions = new DecisionBus();
+    const decisions = new DecisionBus((decision, error) => pipelineLog.warn({ name: decision.name, err: error }, 'decision subscriber failed'));
     const keys = config.keys.enabled
       ? new KeyBroker({
         lookup: (question, signal) => resolver!.lookupValidated(question, signal),

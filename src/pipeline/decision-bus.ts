@@ -17,6 +17,9 @@ export type Settled =
 export class DecisionBus {
   private readonly listeners = new Set<DecisionListener>();
 
+  /** `onListenerError` hears of subscribers that fail on a decision nobody waits for. */
+  constructor(private readonly onListenerError: (decision: HostDecision, error: string) => void = () => undefined) {}
+
   /** Adds a subscriber; the returned function removes it. */
   subscribe(listener: DecisionListener): () => void {
     this.listeners.add(listener);
@@ -35,20 +38,36 @@ export class DecisionBus {
   async publish(decision: HostDecision, signal: AbortSignal, wait = true): Promise<Settled> {
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     try {
+      // Every subscriber hears of every decision, even after one of them failed.
       const pending: Promise<void>[] = [];
+      const failures: string[] = [];
       for (const listener of this.listeners) {
         try {
           const result = listener(decision, controller.signal);
-          if (result) pending.push(result);
+          if (result) pending.push(Promise.resolve(result).catch((error: unknown) => {
+            if (!wait) this.onListenerError(decision, errorMessage(error));
+            throw error;
+          }));
         } catch (error) {
-          return { outcome: 'failed', error: errorMessage(error) };
+          failures.push(errorMessage(error));
         }
       }
-      if (!wait) for (const p of pending) p.catch(() => undefined);
-      if (pending.length === 0 || !wait) return { outcome: 'in-place' };
+      // Nothing waits on these any more; their failures are reported above or not needed.
+      const settleQuietly = (): void => pending.forEach((p) => p.catch(() => undefined));
+      if (!wait) {
+        settleQuietly();
+        for (const failure of failures) this.onListenerError(decision, failure);
+        return { outcome: 'in-place' };
+      }
+      if (failures.length > 0) {
+        settleQuietly();
+        return { outcome: 'failed', error: failures.join('; ') };
+      }
+      if (pending.length === 0) return { outcome: 'in-place' };
       const deadline = new Promise<Settled>((resolve) => {
         timer = setTimeout(() => resolve({ outcome: 'timeout', afterMs: decision.waitMs }), decision.waitMs);
       });

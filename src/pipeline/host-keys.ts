@@ -104,9 +104,11 @@ export async function keySet<T>(lookup: ValidatedLookup, owner: string, type: nu
   }
   const records: T[] = [];
   const rejected: string[] = [];
-  // The records of the type at the end of the answer's CNAME chain, which the validator checked.
+  // Only the RRset at the end of the CNAME chain from the owner asked: the one the validator
+  // checked. Other records an upstream put in the answer section prove nothing.
+  const end = finalName(owner, message);
   for (const rr of message.answers) {
-    if (rr.type !== type || rr.class !== RRClass.IN) continue;
+    if (rr.type !== type || rr.class !== RRClass.IN || !namesEqual(rr.name, end)) continue;
     try {
       records.push(decode(rr.rdata, rr.name));
     } catch (error) {

@@ -5,6 +5,7 @@
  * wait. Remembers until when each (name, type) is covered, so cached answers skip all of it
  * while the decision holds.
  */
+import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { nameKey, RRType, typeName, type Message, type Question } from '../wire/index.js';
 import type { AnsweredAddress, Decide, HostDecision } from './decision.js';
@@ -25,7 +26,7 @@ export interface KeyBrokerDeps {
 /** What the pipeline does with the client's answer after the keys step. */
 export type Release =
   | { readonly release: true; readonly decision?: HostDecision | undefined }
-  | { readonly release: false; readonly reason: string; readonly decision: HostDecision };
+  | { readonly release: false; readonly reason: string; readonly decision?: HostDecision | undefined };
 
 const DEFAULT_MAX_COVERED = 100_000;
 
@@ -101,10 +102,18 @@ export class KeyBroker {
     const addresses = addressesOf(answer.message, name, question.type);
     if (addresses.length === 0) return { release: true };
     const keys: HostKeys = await gatherHostKeys(this.deps.lookup, name, this.deps.tlsaPorts, signal, this.nowMs());
-    const decision = this.deps.decide({
-      qname: question.name, qtype: question.type, name, addresses, addressStatus: keyStatusOf(answer.security),
-      addressExpiresAtMs: answer.expiresAtMs, keys, nowMs: this.nowMs(),
-    });
+    let decision: HostDecision;
+    try {
+      decision = this.deps.decide({
+        qname: question.name, qtype: question.type, name, addresses, addressStatus: keyStatusOf(answer.security),
+        addressExpiresAtMs: answer.expiresAtMs, keys, nowMs: this.nowMs(),
+      });
+    } catch (error) {
+      // A decision that cannot be made must not leave the addresses in the clear by accident.
+      this.stats.failures += 1;
+      this.deps.log.error({ qname: question.name, name, err: errorMessage(error) }, 'decision failed; answer withheld');
+      return { release: false, reason: `no decision for ${name}: ${errorMessage(error)}` };
+    }
     this.stats.decisions += 1;
     const acting = decision.addresses.some((a) => a.action.kind !== 'none');
     if (acting) this.stats.protected += 1;
