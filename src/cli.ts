@@ -12,6 +12,7 @@ import { AppError, errorMessage } from './core/errors.js';
 import { LOG_LEVELS } from './core/log.js';
 import { lookup } from './lookup.js';
 import { Oedns } from './main.js';
+import { policiesCommand } from './policy/index.js';
 import { recordCommand } from './records/index.js';
 import type { Settings } from './config/index.js';
 
@@ -134,7 +135,8 @@ await yargs(hideBin(process.argv))
     },
   )
   .command(recordCommand())
-  .demandCommand(1, 'name a command: oedns serve')
+  .command(policiesCommand)
+  .demandCommand(1, 'name a command: oedns serve, lookup, record or policies')
   .strict()
   .help()
   .parseAsync()
