@@ -39,6 +39,7 @@ async function serve(argv: Record<string, unknown>): Promise<void> {
     'tlsa-port': list('tlsa-port'),
     'answer-timeout-ms': number('answer-timeout-ms'),
     'answer-timeout-action': argv['answer-timeout-action'] as string | undefined,
+    policies: argv['policies'] as string | undefined,
   };
   let oedns: Oedns;
   try {
@@ -100,7 +101,8 @@ await yargs(hideBin(process.argv))
       .option('keys', { type: 'boolean', describe: 'look up IPSECKEY, CERT and TLSA for every A/AAAA answer and decide on them (default true; --no-keys: a plain resolver)', group: 'Keys:' })
       .option('tlsa-port', { type: 'string', array: true, nargs: 1, describe: 'PORT[/tcp|udp|sctp] whose TLSA (_PORT._PROTO.NAME) is looked up with each A/AAAA answer (repeatable)', group: 'Keys:' })
       .option('answer-timeout-ms', { type: 'number', describe: 'how long an A/AAAA answer waits for its decision to be in place (default 2000)', group: 'Keys:' })
-      .option('answer-timeout-action', { type: 'string', choices: ['answer', 'servfail'], describe: 'what happens then: answer anyway (default) or SERVFAIL', group: 'Keys:' }),
+      .option('answer-timeout-action', { type: 'string', choices: ['answer', 'servfail'], describe: 'what happens then: answer anyway (default) or SERVFAIL', group: 'Keys:' })
+      .option('policies', { type: 'string', describe: 'DIR of policy files (default: policies/ beside --config if it exists, else the built-in opportunistic default)', group: 'Keys:' }),
     (argv) => serve(argv as Record<string, unknown>),
   )
   .command(
@@ -112,6 +114,7 @@ await yargs(hideBin(process.argv))
       .option('trace', { type: 'boolean', default: false, describe: 'print the chain of trust step by step' })
       .option('json', { type: 'boolean', default: false, describe: 'print everything as one JSON object' })
       .option('tlsa-port', { type: 'string', array: true, nargs: 1, describe: 'PORT[/tcp|udp|sctp] whose TLSA is shown with A/AAAA (repeatable)' })
+      .option('policies', { type: 'string', describe: 'DIR of policy files to decide by (as for serve)' })
       .option('upstream', { type: 'string', array: true, nargs: 1, describe: 'IP[:PORT] of a resolver to ask (default: as for serve)' })
       .option('trust-anchor', { type: 'string', array: true, nargs: 1, describe: 'FILE of zone-file DS/DNSKEY lines replacing the IANA root anchors' })
       .option('insecure', { type: 'string', array: true, nargs: 1, describe: 'DOMAIN not to validate (negative trust anchor)' })
@@ -122,7 +125,7 @@ await yargs(hideBin(process.argv))
       try {
         const status = await lookup({
           name: String(argv.name), type: String(argv.type), trace: Boolean(argv.trace), json: Boolean(argv.json),
-          flags: { upstream: list('upstream'), 'trust-anchor': list('trust-anchor'), insecure: list('insecure'), 'tlsa-port': list('tlsa-port'), 'log-level': 'warn' },
+          flags: { upstream: list('upstream'), 'trust-anchor': list('trust-anchor'), insecure: list('insecure'), 'tlsa-port': list('tlsa-port'), policies: argv['policies'] as string | undefined, 'log-level': 'warn' },
           configFile: argv['config'] as string | undefined,
           resolvConfPath: argv['resolv-conf'] as string | undefined,
           write: (line) => process.stdout.write(`${line}\n`),

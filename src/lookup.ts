@@ -8,7 +8,8 @@
  */
 import { cacheTtlSeconds, type Security } from './cache/index.js';
 import { ChainOfTrust, createHashBudget, createVerifyBudget, Validator, type Verdict } from './dnssec/index.js';
-import { addressesOf, defaultDecision, finalName, gatherHostKeys, type HostDecision, type HostKeys, type KeySet, type ValidatedLookup } from './pipeline/index.js';
+import { addressesOf, defaultDecision, finalName, gatherHostKeys, policyDecide, policyPlan, type HostDecision, type HostKeys, type KeySet, type ValidatedLookup } from './pipeline/index.js';
+import { excludedRanges, loadPolicyDir } from './policy/index.js';
 import { certText, ipseckeyText, tlsaText } from './records/index.js';
 import { createRootLogger } from './core/log.js';
 import { errorMessage } from './core/errors.js';
@@ -61,9 +62,15 @@ export async function lookup(options: LookupOptions): Promise<number> {
       return { message: m, security: securityOf(await validate(q, m)), expiresAtMs: Date.now() + 1000 * cacheTtlSeconds(m, q, config.cache) };
     };
     const name = finalName(question.name, message);
-    const keys = await gatherHostKeys(lookupValidated, name, config.keys.tlsaPorts, signal, Date.now());
+    const policies = config.keys.policiesDir ? await loadPolicyDir(config.keys.policiesDir) : undefined;
+    const plan = policies ? policyPlan(() => policies)({ name, queryName: name === question.name ? undefined : question.name }) : config.keys.tlsaPorts;
+    const keys = await gatherHostKeys(lookupValidated, name, plan, signal, Date.now());
     const addresses = addressesOf(message, name, type);
-    decision = defaultDecision({ waitMs: config.keys.answerTimeoutMs, onTimeout: config.keys.onTimeout })({
+    const exclusions = excludedRanges({ upstreams: config.upstream.servers.map((s) => s.address), localAddresses: [] });
+    const decide = policies
+      ? policyDecide({ policies: () => policies, exclusions: () => exclusions })
+      : defaultDecision({ waitMs: config.keys.answerTimeoutMs, onTimeout: config.keys.onTimeout });
+    decision = decide({
       qname: question.name, qtype: type, name, addresses, addressStatus: verdict.status,
       addressExpiresAtMs: Date.now() + 1000 * cacheTtlSeconds(message, question, config.cache), keys, nowMs: Date.now(),
     });
@@ -102,6 +109,7 @@ function printKeys(options: LookupOptions, decision: HostDecision): void {
     const action = a.action.kind === 'protect' ? `protect, level ${a.action.level}` : a.action.kind;
     options.write(`;;   ${a.address}: ${action} (${a.reason})`);
   }
+  if (decision.servfail) options.write(`;; the client would get SERVFAIL: ${decision.servfail}`);
 }
 
 function keySetJson<T>(set: KeySet<T>, record: (r: T) => unknown) {
@@ -131,7 +139,7 @@ function lookupJson(question: Question, message: Message, verdict: Verdict<Messa
     chain: steps,
     keys: decision ? keysJson(decision.keys) : undefined,
     decision: decision ? {
-      decidedBy: decision.decidedBy, name: decision.name, expiresAt: new Date(decision.expiresAtMs).toISOString(),
+      decidedBy: decision.decidedBy, name: decision.name, expiresAt: new Date(decision.expiresAtMs).toISOString(), servfail: decision.servfail,
       addresses: decision.addresses.map((a) => ({ address: a.address, action: a.action.kind, level: a.action.kind === 'protect' ? a.action.level : undefined, keyPrecedence: a.action.kind === 'protect' ? a.action.key.precedence : undefined, reason: a.reason })),
     } : undefined,
   };

@@ -3,7 +3,8 @@
  * listeners → pipeline (cache, upstream). Owns the lifecycle: start, reload (SIGHUP), stop.
  */
 import { setMaxListeners } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { networkInterfaces } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { MessageCache } from './cache/index.js';
@@ -14,7 +15,8 @@ import {
 import { ConfigError, errorMessage, ListenError } from './core/errors.js';
 import { createRootLogger, type Logger } from './core/log.js';
 import { Listeners } from './listener/index.js';
-import { DecisionBus, defaultDecision, KeyBroker, Resolver } from './pipeline/index.js';
+import { DecisionBus, defaultDecision, KeyBroker, policyDecide, policyPlan, Resolver, type KeyBrokerDeps } from './pipeline/index.js';
+import { excludedRanges, PolicyStore, ShuntTable, type ExcludedRange } from './policy/index.js';
 import { DnssecService, loadDnssecSetup, type DnssecSetup, type DnssecStats } from './dnssec-service.js';
 import { BOGUS_CACHE_SECONDS } from './dnssec/index.js';
 import { UpstreamPool } from './upstream/index.js';
@@ -44,11 +46,22 @@ export async function loadConfig(options: OednsOptions): Promise<{ config: Confi
     }
     fileSettings = parseSettingsFile(text, options.configFile);
   }
+  // A policy directory named in the config file is relative to that file; without one, a
+  // `policies/` directory beside it is used when it exists.
+  if (options.configFile) {
+    const beside = join(dirname(options.configFile), 'policies');
+    if (fileSettings.policies !== undefined) fileSettings = { ...fileSettings, policies: resolve(dirname(options.configFile), fileSettings.policies) };
+    else if (await isDirectory(beside)) fileSettings = { ...fileSettings, policies: beside };
+  }
   const resolvConfPath = options.resolvConfPath ?? '/etc/resolv.conf';
   const resolvConf = await readFile(resolvConfPath, 'utf8').catch(() => undefined);
   const env: Environment = { resolvConf, localAddresses: localAddresses() };
   const config = buildConfig(mergeSettings(fileSettings, options.flags), env);
   return { config, dnssec: await loadDnssecSetup(config.dnssec) };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
 }
 
 /** Live heap per cache byte budget, with room for in-flight work and V8's own slack. */
@@ -63,6 +76,47 @@ function warnIfHeapTooSmall(config: Config, log: Logger): void {
     const mb = (n: number): number => Math.ceil(n / 1024 / 1024);
     log.warn({ cacheMaxMb: mb(config.cache.maxBytes), heapLimitMb: mb(limitBytes), neededMb: mb(neededBytes) },
       `cache-max-mb is too large for the JavaScript heap: lower it, or start node with --max-old-space-size=${mb(neededBytes)}`);
+  }
+}
+
+/**
+ * How the keys step decides: by the policy directory when there is one (watched, and re-read on
+ * SIGHUP; a broken reload keeps the previous set), else by the built-in default. Built-in
+ * exclusions follow the configured upstreams and this host's addresses.
+ */
+class DecisionRules {
+  readonly shunts = new ShuntTable();
+  private exclusions: readonly ExcludedRange[];
+
+  constructor(private config: Config, private readonly policies: PolicyStore | undefined) {
+    this.exclusions = DecisionRules.exclusionsOf(config);
+    policies?.watch();
+  }
+
+  private static exclusionsOf(config: Config): readonly ExcludedRange[] {
+    return excludedRanges({ upstreams: config.upstream.servers.map((s) => s.address), localAddresses: localAddresses() });
+  }
+
+  brokerSettings(): Pick<KeyBrokerDeps, 'decide' | 'plan' | 'tlsaPorts'> {
+    const store = this.policies;
+    if (!store) {
+      return { decide: defaultDecision({ waitMs: this.config.keys.answerTimeoutMs, onTimeout: this.config.keys.onTimeout }), plan: undefined, tlsaPorts: this.config.keys.tlsaPorts };
+    }
+    return {
+      decide: policyDecide({ policies: () => store.current, exclusions: () => this.exclusions, shunts: this.shunts }),
+      plan: policyPlan(() => store.current),
+      tlsaPorts: this.config.keys.tlsaPorts,
+    };
+  }
+
+  async reload(config: Config): Promise<void> {
+    this.config = config;
+    this.exclusions = DecisionRules.exclusionsOf(config);
+    await this.policies?.reload();
+  }
+
+  close(): void {
+    this.policies?.close();
   }
 }
 
@@ -84,6 +138,7 @@ export class Oedns {
     readonly decisions: DecisionBus,
     /** The keys step; undefined with --no-keys. */
     readonly keys: KeyBroker | undefined,
+    private readonly rules: DecisionRules,
   ) {
     setMaxListeners(0, this.shutdown.signal);
   }
@@ -100,13 +155,16 @@ export class Oedns {
     let resolver: Resolver | undefined;
     const validation = new DnssecService({ fetch: (name, type, signal) => resolver!.fetchForValidation(name, type, signal) }, dnssec, dnssecLog);
     const decisions = new DecisionBus((decision, error) => pipelineLog.warn({ name: decision.name, err: error }, 'decision subscriber failed'));
+    const policies = config.keys.enabled && config.keys.policiesDir
+      ? await PolicyStore.open({ dir: config.keys.policiesDir, log: log.child({ mod: 'policy' }) })
+      : undefined;
+    const rules = new DecisionRules(config, policies);
     const keys = config.keys.enabled
       ? new KeyBroker({
         lookup: (question, signal) => resolver!.lookupValidated(question, signal),
-        decide: defaultDecision({ waitMs: config.keys.answerTimeoutMs, onTimeout: config.keys.onTimeout }),
         bus: decisions,
         log: pipelineLog,
-        tlsaPorts: config.keys.tlsaPorts,
+        ...rules.brokerSettings(),
       })
       : undefined;
     resolver = new Resolver({ cache, upstream, log: pipelineLog, validator: validation, failureCacheSeconds: BOGUS_CACHE_SECONDS, keys });
@@ -117,11 +175,12 @@ export class Oedns {
       { idleTimeoutMs: config.tcpIdleTimeoutMs, maxConnections: config.tcpMaxConnections },
       listenerLog,
     );
-    self = new Oedns(options, config, [log, ...children], cache, upstream, pipeline, validation, listeners, decisions, keys);
+    self = new Oedns(options, config, [log, ...children], cache, upstream, pipeline, validation, listeners, decisions, keys, rules);
     try {
       await self.openListeners(config);
     } catch (error) {
       await listeners.closeAll();
+      rules.close();
       throw error;
     }
     warnIfHeapTooSmall(config, log);
@@ -206,10 +265,11 @@ export class Oedns {
     if (next.keys.enabled !== this.current.keys.enabled) {
       this.log.warn({ keys: next.keys.enabled }, 'switching the keys step on or off takes a restart; keeping it as it was');
     }
-    this.keys?.reconfigure({
-      tlsaPorts: next.keys.tlsaPorts,
-      decide: defaultDecision({ waitMs: next.keys.answerTimeoutMs, onTimeout: next.keys.onTimeout }),
-    });
+    if (next.keys.policiesDir !== this.current.keys.policiesDir) {
+      this.log.warn({ policies: next.keys.policiesDir ?? null }, 'a different policy directory takes a restart; reloading the one in use');
+    }
+    await this.rules.reload(next);
+    this.keys?.reconfigure(this.rules.brokerSettings());
     this.current = next;
     this.log.info({ listen: this.listening, upstreams: next.upstream.servers.map(formatEndpoint) }, 'configuration reloaded');
     return true;
@@ -217,6 +277,7 @@ export class Oedns {
 
   async stop(): Promise<void> {
     this.shutdown.abort(new Error('oedns is shutting down'));
+    this.rules.close();
     await this.listeners.closeAll();
     this.log.info({ stats: this.resolver.stats, cache: this.cache.stats(), dnssec: this.validation.stats }, 'oedns stopped');
   }

@@ -46,6 +46,11 @@ export interface KeysConfig {
   readonly answerTimeoutMs: number;
   /** What then: answer anyway (opportunistic) or SERVFAIL. */
   readonly onTimeout: 'answer' | 'servfail';
+  /**
+   * The policy directory (`--policies`, or `policies/` beside the config file when it exists);
+   * undefined: the built-in default decision (opportunistic, as policies/default.yaml says).
+   */
+  readonly policiesDir: string | undefined;
 }
 
 export interface Config {
@@ -82,6 +87,7 @@ export interface Settings {
   readonly 'tlsa-port'?: readonly string[] | undefined;
   readonly 'answer-timeout-ms'?: number | undefined;
   readonly 'answer-timeout-action'?: string | undefined;
+  readonly policies?: string | undefined;
 }
 
 const LIST_KEYS = ['listen', 'upstream', 'trust-anchor', 'insecure', 'tlsa-port'] as const;
@@ -90,7 +96,7 @@ const NUMBER_KEYS = [
   'upstream-timeout-ms', 'query-timeout-ms', 'upstream-dead-seconds', 'tcp-idle-timeout-ms', 'tcp-max-connections',
   'answer-timeout-ms',
 ] as const;
-const STRING_KEYS = ['log-level', 'answer-timeout-action'] as const;
+const STRING_KEYS = ['log-level', 'answer-timeout-action', 'policies'] as const;
 const BOOLEAN_KEYS = ['keys'] as const;
 export const SETTING_KEYS: readonly string[] = [...LIST_KEYS, ...STRING_KEYS, ...BOOLEAN_KEYS, ...NUMBER_KEYS];
 const TIMEOUT_ACTIONS = ['answer', 'servfail'] as const;
@@ -204,6 +210,7 @@ function keysConfig(settings: Settings): KeysConfig {
     tlsaPorts: (settings['tlsa-port'] ?? []).map(parseTlsaPort),
     answerTimeoutMs: positiveInteger(settings, 'answer-timeout-ms', 2000),
     onTimeout: action as 'answer' | 'servfail',
+    policiesDir: settings.policies,
   };
 }
 

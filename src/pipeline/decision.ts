@@ -6,6 +6,7 @@
  */
 import { BlockList, isIPv6 } from 'node:net';
 import { GatewayType } from '../records/index.js';
+import type { Decision as PolicyDecision } from '../policy/index.js';
 import type { HostKeys, IpseckeyEntry, KeyStatus } from './host-keys.js';
 
 export interface AnsweredAddress {
@@ -38,12 +39,16 @@ export interface PeerKey {
 
 export type AddressAction =
   | { readonly kind: 'protect'; readonly level: 'require' | 'use'; readonly key: PeerKey }
+  /** Install nothing to initiate, but accept IKE from the peer with this key (clear-or-private). */
+  | { readonly kind: 'responder'; readonly key: PeerKey }
   | { readonly kind: 'block' }
   | { readonly kind: 'none' };
 
 export interface AddressDecision extends AnsweredAddress {
   readonly action: AddressAction;
   readonly reason: string;
+  /** The policy engine's full decision (SPD entries per traffic selector, backend, lifetimes), when it decided. */
+  readonly policy?: PolicyDecision | undefined;
 }
 
 export interface HostDecision {
@@ -59,6 +64,8 @@ export interface HostDecision {
   /** How long the client's answer may wait for the decision to be in place, and what then. */
   readonly waitMs: number;
   readonly onTimeout: 'answer' | 'servfail';
+  /** Set when the policy withholds the answer (SERVFAIL) whatever happens: why. */
+  readonly servfail?: string | undefined;
   readonly keys: HostKeys;
 }
 

@@ -57,6 +57,29 @@ export interface TlsaPort {
   readonly protocol: 'tcp' | 'udp' | 'sctp';
 }
 
+/** Which key RRsets to look up for a name (policy decides; the built-in default: all). */
+export interface LookupPlan {
+  readonly ipseckey: boolean;
+  readonly cert: boolean;
+  readonly tlsa: readonly TlsaPort[];
+  /** A lookup not done by then counts as timed out (it goes on, and its answer is cached). */
+  readonly timeoutMs?: number | undefined;
+}
+
+/** The reason of a key RRset whose lookup outlasted the plan's timeout. */
+export const TIMED_OUT = 'timed out';
+
+function withTimeout<T>(set: Promise<KeySet<T>>, owner: string, type: number, timeoutMs: number | undefined, nowMs: number): Promise<KeySet<T>> {
+  if (timeoutMs === undefined) return set;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<KeySet<T>>((resolve) => {
+    timer = setTimeout(() => resolve({
+      owner, type, status: 'indeterminate', outcome: 'failed', records: [], rejected: [], reason: `${TIMED_OUT} after ${timeoutMs} ms`, expiresAtMs: nowMs,
+    }), timeoutMs);
+  });
+  return Promise.race([set, late]).finally(() => clearTimeout(timer));
+}
+
 export interface HostKeys {
   /** The host's own name: the end of the CNAME chain, where the keys were looked up. */
   readonly name: string;
@@ -124,12 +147,18 @@ export async function keySet<T>(lookup: ValidatedLookup, owner: string, type: nu
  * lowest precedence first (RFC 4025 §2.2: "gateways listed in IPSECKEY records with lower
  * precedence are to be attempted first").
  */
-export async function gatherHostKeys(lookup: ValidatedLookup, name: string, ports: readonly TlsaPort[], signal: AbortSignal, nowMs: number): Promise<HostKeys> {
+export async function gatherHostKeys(lookup: ValidatedLookup, name: string, plan: LookupPlan | readonly TlsaPort[], signal: AbortSignal, nowMs: number): Promise<HostKeys> {
+  // A bare list of ports: IPSECKEY and CERT are looked up too.
+  const { ipseckey: wantIpseckey, cert: wantCert, tlsa: ports, timeoutMs } = Array.isArray(plan)
+    ? { ipseckey: true, cert: true, tlsa: plan as readonly TlsaPort[], timeoutMs: undefined }
+    : plan as LookupPlan;
   const tlsaNames = ports.map((p) => `_${p.port}._${p.protocol}.${name === '.' ? '' : name}`);
+  const bounded = <T>(owner: string, type: number, decode: Decoder<T>): Promise<KeySet<T>> =>
+    withTimeout(keySet(lookup, owner, type, decode, signal, nowMs), owner, type, timeoutMs, nowMs);
   const [ipseckey, cert, ...tlsa] = await Promise.all([
-    keySet(lookup, name, RRType.IPSECKEY, decodeIpseckeyEntry, signal, nowMs),
-    keySet(lookup, name, RRType.CERT, decodeCertEntry, signal, nowMs),
-    ...tlsaNames.map((owner) => keySet(lookup, owner, RRType.TLSA, decodeTlsa, signal, nowMs)),
+    wantIpseckey ? bounded(name, RRType.IPSECKEY, decodeIpseckeyEntry) : notAsked<IpseckeyEntry>(name, RRType.IPSECKEY),
+    wantCert ? bounded(name, RRType.CERT, decodeCertEntry) : notAsked<CertEntry>(name, RRType.CERT),
+    ...tlsaNames.map((owner) => bounded(owner, RRType.TLSA, decodeTlsa)),
   ]);
   const ordered = { ...ipseckey!, records: [...ipseckey!.records].sort((a, b) => a.rdata.precedence - b.rdata.precedence) };
   return {
@@ -138,6 +167,11 @@ export async function gatherHostKeys(lookup: ValidatedLookup, name: string, port
     cert: cert!,
     tlsa: new Map(ports.map((p, i) => [tlsaPortKey(p), tlsa[i]!])),
   };
+}
+
+/** A key RRset no rule wants: not looked up, so it holds nothing (and forever). */
+function notAsked<T>(owner: string, type: number): KeySet<T> {
+  return { owner, type, status: 'unchecked', outcome: 'none', records: [], rejected: [], reason: 'not looked up: no policy rule uses it', expiresAtMs: Number.POSITIVE_INFINITY };
 }
 
 /** The end of the CNAME chain from `qname` in an answer (the name whose A/AAAA were answered). */

@@ -6,7 +6,8 @@ export {
   type AddressAction, type AddressDecision, type AnsweredAddress, type Decide, type DecisionInput, type HostDecision, type PeerKey,
 } from './decision.js';
 export {
-  finalName, gatherHostKeys, tlsaPortKey,
-  type CertEntry, type HostKeys, type IpseckeyEntry, type KeySet, type KeyStatus, type TlsaPort, type ValidatedAnswer, type ValidatedLookup,
+  finalName, gatherHostKeys, TIMED_OUT, tlsaPortKey,
+  type CertEntry, type HostKeys, type IpseckeyEntry, type KeySet, type KeyStatus, type LookupPlan, type TlsaPort, type ValidatedAnswer, type ValidatedLookup,
 } from './host-keys.js';
-export { addressesOf, KeyBroker, type Release } from './key-broker.js';
+export { addressesOf, KeyBroker, type KeyBrokerDeps, type Release } from './key-broker.js';
+export { keyOutcome, policyDecide, policyInput, policyPlan, type PolicyDecideOptions } from './policy-decision.js';

@@ -10,14 +10,17 @@ import type { Logger } from '../core/log.js';
 import { nameKey, RRType, typeName, type Message, type Question } from '../wire/index.js';
 import type { AnsweredAddress, Decide, HostDecision } from './decision.js';
 import type { DecisionBus, Settled } from './decision-bus.js';
-import { finalName, gatherHostKeys, keyStatusOf, type HostKeys, type TlsaPort, type ValidatedAnswer, type ValidatedLookup } from './host-keys.js';
+import { finalName, gatherHostKeys, keyStatusOf, type HostKeys, type LookupPlan, type TlsaPort, type ValidatedAnswer, type ValidatedLookup } from './host-keys.js';
 
 export interface KeyBrokerDeps {
   readonly lookup: ValidatedLookup;
   readonly decide: Decide;
   readonly bus: DecisionBus;
   readonly log: Logger;
+  /** TLSA ports of the built-in default; a `plan` (from the policies) replaces them. */
   readonly tlsaPorts: readonly TlsaPort[];
+  /** Which keys to look up for a host (and the name asked for); default: all, with tlsaPorts. */
+  readonly plan?: ((names: { readonly name: string; readonly queryName?: string | undefined }) => LookupPlan) | undefined;
   readonly nowMs?: () => number;
   /** Bound on remembered coverage entries (one per name and type). */
   readonly maxCovered?: number;
@@ -75,7 +78,7 @@ export class KeyBroker {
   }
 
   /** New TLSA ports or decision rules (SIGHUP): decisions already made hold until they lapse. */
-  reconfigure(changes: Pick<KeyBrokerDeps, 'tlsaPorts' | 'decide'>): void {
+  reconfigure(changes: Partial<Pick<KeyBrokerDeps, 'tlsaPorts' | 'decide' | 'plan'>>): void {
     this.deps = { ...this.deps, ...changes };
   }
 
@@ -90,7 +93,7 @@ export class KeyBroker {
    * them here: settle() finds them in flight or cached.
    */
   prefetch(question: Question, signal: AbortSignal): void {
-    void gatherHostKeys(this.deps.lookup, question.name, this.deps.tlsaPorts, signal, this.nowMs()).catch(() => undefined);
+    void gatherHostKeys(this.deps.lookup, question.name, this.planFor(question.name), signal, this.nowMs()).catch(() => undefined);
   }
 
   /**
@@ -101,7 +104,7 @@ export class KeyBroker {
     const name = finalName(question.name, answer.message);
     const addresses = addressesOf(answer.message, name, question.type);
     if (addresses.length === 0) return { release: true };
-    const keys: HostKeys = await gatherHostKeys(this.deps.lookup, name, this.deps.tlsaPorts, signal, this.nowMs());
+    const keys: HostKeys = await gatherHostKeys(this.deps.lookup, name, this.planFor(name, question.name), signal, this.nowMs());
     let decision: HostDecision;
     try {
       decision = this.deps.decide({
@@ -121,6 +124,8 @@ export class KeyBroker {
     // A decision that acts on no address changes nothing to wait for.
     const settled: Settled = await this.deps.bus.publish(decision, signal, acting);
     this.logDecision(decision, settled, this.nowMs() - started, acting);
+    // A policy that withholds the answer (require without a usable key) has had its block put in place.
+    if (decision.servfail !== undefined) return { release: false, reason: decision.servfail, decision };
     if (settled.outcome === 'in-place') {
       this.cover(question, decision.expiresAtMs);
       return { release: true, decision };
@@ -130,6 +135,12 @@ export class KeyBroker {
     const why = settled.outcome === 'timeout' ? `not in place after ${settled.afterMs} ms` : `failed: ${settled.error}`;
     if (decision.onTimeout === 'servfail') return { release: false, reason: `policy for ${decision.name} ${why}`, decision };
     return { release: true, decision };
+  }
+
+  private planFor(name: string, queryName?: string): LookupPlan {
+    const plan = this.deps.plan;
+    if (plan) return plan({ name, queryName: queryName !== undefined && nameKey(queryName) !== nameKey(name) ? queryName : undefined });
+    return { ipseckey: true, cert: true, tlsa: this.deps.tlsaPorts };
   }
 
   private cover(question: Question, untilMs: number): void {

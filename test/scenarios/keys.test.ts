@@ -3,6 +3,9 @@
  * the lab root, looking up IPSECKEY/CERT/TLSA for every A/AAAA answer and publishing a decision
  * that a recording subscriber (standing in for an IPsec backend) holds or releases.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDecision } from '../../src/pipeline/index.js';
@@ -205,5 +208,93 @@ describe('oedns lookup with keys', () => {
     expect(out.keys.ipseckey.records.map((k: { precedence: number }) => k.precedence)).toEqual([10, 20, 30]);
     expect(out.keys.ipseckey.records[1].spkiPem).toBe(keys.keys.bob.spkiPem);
     expect(out.decision.addresses).toEqual([expect.objectContaining({ address: '2001:db8::20', action: 'protect', level: 'use', keyPrecedence: 20 })]);
+  });
+});
+
+describe('decided by the policies in --policies DIR', () => {
+  let dir: string;
+  const write = (text: string) => writeFile(join(dir, '50-test.yaml'), text);
+  const RULES = `version: 1
+rules:
+  - description: alice and carol, always encrypted
+    domains: [alice.keys.test, carol.keys.test]
+    action: require
+    keys: [ipseckey]
+    timeout-ms: 1500
+  - description: nothing for plain
+    domains: plain.keys.test
+    action: clear
+  - domains: "*"
+    action: use
+`;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'oedns-policies-'));
+    await write(RULES);
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('requires IPsec with the key for a require rule, and names the rule', async () => {
+    const harness = await start({ policies: dir });
+    const rec = recorder(harness);
+    const reply = ask(KEYS_LAB_HOSTS.alice.name, RRType.A);
+    await expect.poll(() => rec.waiting.length, { timeout: 5000 }).toBe(1);
+    rec.release();
+    expect((await reply).rcode).toBe(Rcode.NoError);
+    const [decision] = rec.decisions;
+    expect(decision).toMatchObject({ decidedBy: 'policies', waitMs: 1500, onTimeout: 'servfail' });
+    expect(decision!.addresses[0]!.action).toMatchObject({ kind: 'protect', level: 'require', key: { spkiPem: keys.keys.alice.spkiPem } });
+    expect(decision!.addresses[0]!.reason).toMatch(/50-test\.yaml:3:5 \(alice and carol/);
+  });
+
+  it('blocks and answers SERVFAIL under require when the key is bogus, never cleartext', async () => {
+    const harness = await start({ policies: dir });
+    const rec = recorder(harness);
+    const reply = ask(KEYS_LAB_HOSTS.carol.name, RRType.A);
+    await expect.poll(() => rec.waiting.length, { timeout: 5000 }).toBe(1);
+    expect(rec.decisions[0]!.addresses[0]!.action).toEqual({ kind: 'block' });
+    rec.release();
+    const message = await reply;
+    expect(message.rcode).toBe(Rcode.ServFail);
+    const ede = message.edns?.options.find((o) => o.code === 15);
+    expect(Buffer.from(ede!.data.subarray(2)).toString()).toMatch(/carol\.keys\.test\..*bogus/);
+  });
+
+  it('looks up no keys at all for a name a clear rule covers', async () => {
+    const harness = await start({ policies: dir });
+    const together = inFlight(harness);
+    const rec = recorder(harness);
+    expect((await ask(KEYS_LAB_HOSTS.plain.name, RRType.A)).rcode).toBe(Rcode.NoError);
+    expect(together.flat().filter((q) => !q.endsWith(`/${RRType.A}`) && !q.endsWith(`/${RRType.DS}`) && !q.endsWith(`/${RRType.DNSKEY}`))).toEqual([]);
+    expect(rec.decisions[0]!.addresses[0]).toMatchObject({ action: { kind: 'none' }, reason: expect.stringMatching(/clear|nothing/) });
+  });
+
+  it('keeps the previous policies when a reload finds a broken file, and takes a good one', async () => {
+    const harness = await start({ policies: dir });
+    await write('version: 1\nrules:\n  - domains: x.test\n    action: encrypt-please\n');
+    expect(await harness.oedns.reload()).toBe(true);
+    expect(harness.logs.lines.some((l) => /policies/.test(String(l.msg)) && /encrypt-please/.test(JSON.stringify(l)))).toBe(true);
+    const rec = recorder(harness);
+    const reply = ask(KEYS_LAB_HOSTS.alice.name, RRType.A);
+    await expect.poll(() => rec.waiting.length, { timeout: 5000 }).toBe(1);
+    rec.release();
+    await reply;
+    expect(rec.decisions[0]!.addresses[0]!.action).toMatchObject({ kind: 'protect', level: 'require' });
+    await write(RULES.replace('action: require', 'action: use'));
+    expect(await harness.oedns.reload()).toBe(true);
+    const again = recorder(harness);
+    const second = ask(KEYS_LAB_HOSTS.alice.name, RRType.AAAA);
+    await expect.poll(() => again.waiting.length, { timeout: 5000 }).toBe(1);
+    again.release();
+    await second;
+    expect(again.decisions[0]!.addresses[0]!.action).toMatchObject({ kind: 'protect', level: 'use' });
+    await write(RULES);
+  });
+
+  it('refuses to start on a broken policy file, naming file, line and column', async () => {
+    const broken = await mkdtemp(join(tmpdir(), 'oedns-policies-'));
+    await writeFile(join(broken, 'bad.yaml'), 'version: 1\nrules:\n  - domains: x.test\n    action: encrypt-please\n');
+    await expect(start({ policies: broken })).rejects.toThrow(/bad\.yaml:4:\d+.*encrypt-please/);
+    await rm(broken, { recursive: true, force: true });
   });
 });
