@@ -53,6 +53,7 @@ export async function loadConfig(options: OednsOptions): Promise<{ config: Confi
     if (fileSettings.policies !== undefined) fileSettings = { ...fileSettings, policies: resolve(dirname(options.configFile), fileSettings.policies) };
     else if (await isDirectory(beside)) fileSettings = { ...fileSettings, policies: beside };
   }
+
   const resolvConfPath = options.resolvConfPath ?? '/etc/resolv.conf';
   const resolvConf = await readFile(resolvConfPath, 'utf8').catch(() => undefined);
   const env: Environment = { resolvConf, localAddresses: localAddresses() };
@@ -77,6 +78,16 @@ function warnIfHeapTooSmall(config: Config, log: Logger): void {
     log.warn({ cacheMaxMb: mb(config.cache.maxBytes), heapLimitMb: mb(limitBytes), neededMb: mb(neededBytes) },
       `cache-max-mb is too large for the JavaScript heap: lower it, or start node with --max-old-space-size=${mb(neededBytes)}`);
   }
+}
+
+/** A plan that also looks up the TLSA ports given by flag, whatever the rules name. */
+function withPorts(plan: NonNullable<KeyBrokerDeps['plan']>, ports: Config['keys']['tlsaPorts']): NonNullable<KeyBrokerDeps['plan']> {
+  if (ports.length === 0) return plan;
+  return (names) => {
+    const planned = plan(names);
+    const extra = ports.filter((p) => !planned.tlsa.some((t) => t.port === p.port && t.protocol === p.protocol));
+    return { ...planned, tlsa: [...planned.tlsa, ...extra] };
+  };
 }
 
 /**
@@ -104,7 +115,7 @@ class DecisionRules {
     }
     return {
       decide: policyDecide({ policies: () => store.current, exclusions: () => this.exclusions, shunts: this.shunts }),
-      plan: policyPlan(() => store.current),
+      plan: withPorts(policyPlan(() => store.current), this.config.keys.tlsaPorts),
       tlsaPorts: this.config.keys.tlsaPorts,
     };
   }
@@ -161,7 +172,7 @@ export class Oedns {
     const rules = new DecisionRules(config, policies);
     const keys = config.keys.enabled
       ? new KeyBroker({
-        lookup: (question, signal) => resolver!.lookupValidated(question, signal),
+        lookup: (question, signal) => resolver!.lookupForKeys(question, signal),
         bus: decisions,
         log: pipelineLog,
         ...rules.brokerSettings(),

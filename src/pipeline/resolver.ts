@@ -77,6 +77,8 @@ export interface ResolverStats {
 
 export class Resolver {
   private readonly inflight = new Map<string, Promise<Outcome>>();
+  /** Key answers being validated (lookupForKeys), so that A and AAAA validate one once. */
+  private readonly judging = new Map<string, Promise<Outcome>>();
   private readonly badInput: RateLimitedLog;
   private readonly nowMs: () => number;
   readonly stats: ResolverStats = { queries: 0, cacheHits: 0, upstreamQueries: 0, merged: 0, servfail: 0, formerr: 0, dropped: 0 };
@@ -294,21 +296,52 @@ export class Resolver {
     const validator = this.deps.validator;
     // With a validator, upstream is always asked with CD: oedns wants the data and its RRSIGs
     // even when a validating upstream would reject them, to judge (and explain) them itself.
-    const lookup = this.deps.upstream.query(question, cd || validator !== undefined, signal).then(async (answer) => {
-      const message = answer.message;
-      const validatable = !cd && validator && (message.rcode === Rcode.NoError || message.rcode === Rcode.NXDomain);
-      const security = validatable ? await this.validate(validator, question, message, signal) : UNCHECKED;
-      if (security.status === 'bogus' || security.status === 'indeterminate') {
-        this.deps.log.warn({ qname: question.name, qtype: typeName(question.type), security: security.status, ede: security.ede, reason: security.reason }, 'validation failed');
-        this.deps.cache.putFailure(key, question, security, this.nowMs(), this.deps.failureCacheSeconds ?? 60);
-      } else {
-        this.deps.cache.putByKey(key, question, message, this.nowMs(), security);
-      }
-      return { message, security };
-    });
+    const lookup = this.deps.upstream.query(question, cd || validator !== undefined, signal)
+      .then((answer) => this.judge(key, question, answer.message, cd, signal));
     const tracked = lookup.finally(() => this.inflight.delete(key));
     this.inflight.set(key, tracked);
     return tracked;
+  }
+
+  /** Validates an upstream answer (unless CD, or nothing to validate) and caches it, or the failure, under `key`. */
+  private async judge(key: string, question: Question, message: Message, cd: boolean, signal: AbortSignal): Promise<Outcome> {
+    const validator = this.deps.validator;
+    const validatable = !cd && validator && (message.rcode === Rcode.NoError || message.rcode === Rcode.NXDomain);
+    const security = validatable ? await this.validate(validator, question, message, signal) : UNCHECKED;
+    if (security.status === 'bogus' || security.status === 'indeterminate') {
+      this.deps.log.warn({ qname: question.name, qtype: typeName(question.type), security: security.status, ede: security.ede, reason: security.reason }, 'validation failed');
+      this.deps.cache.putFailure(key, question, security, this.nowMs(), this.deps.failureCacheSeconds ?? 60);
+    } else {
+      this.deps.cache.putByKey(key, question, message, this.nowMs(), security);
+    }
+    return { message, security };
+  }
+
+  /**
+   * A key lookup (IPSECKEY, CERT, TLSA) for the keys step: data validated, a denial not. No key
+   * is no key to every policy, whatever proves it (a forged denial gains an attacker what dropping
+   * the answer would), so its signatures are not worth checking: the answer is fetched with CD
+   * and only one that holds records of the type is validated (and cached as validated).
+   */
+  async lookupForKeys(question: Question, signal: AbortSignal): Promise<ValidatedAnswer> {
+    const now = this.nowMs();
+    const key = cacheKey(question, false);
+    const validated = this.deps.cache.getByKey(key, now, false);
+    if (validated) return { message: validated.agedMessage(now), security: validated.security, expiresAtMs: validated.expiresAtMs };
+    const rawKey = cacheKey(question, true);
+    const raw = this.deps.cache.getByKey(rawKey, now, true);
+    const message = raw ? raw.agedMessage(now) : (await this.forward(rawKey, question, true, KEYS_CLIENT, signal)).message;
+    const rawExpiresAtMs = raw?.expiresAtMs ?? this.deps.cache.peekByKey(rawKey, this.nowMs())?.expiresAtMs ?? this.nowMs();
+    if (!this.deps.validator || !message.answers.some((rr) => rr.type === question.type)) {
+      return { message, security: UNCHECKED, expiresAtMs: rawExpiresAtMs };
+    }
+    let judged = this.judging.get(key);
+    if (!judged) {
+      judged = this.judge(key, question, message, false, signal).finally(() => this.judging.delete(key));
+      this.judging.set(key, judged);
+    }
+    const outcome = await judged;
+    return { ...outcome, expiresAtMs: this.deps.cache.peekByKey(key, this.nowMs())?.expiresAtMs ?? this.nowMs() };
   }
 
   /** A validator that throws (a bug, or data it could not parse) fails safe: bogus. */
