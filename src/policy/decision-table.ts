@@ -1,9 +1,9 @@
 /**
  * Every action × DNSSEC level × key state, written out by hand: the specification the engine is
  * tested against (decision-table.test.ts runs each cell through the parser and decide()) and the
- * table printed in the README. Regenerate the markdown after a change with
- *   npm run build && node -e "import('./dist/policy/decision-table.js').then((m) => process.stdout.write(m.renderDecisionTable()))" > src/policy/decision-table.md
- * (the test fails while the file is out of date).
+ * table printed in the README ("Policies"). Print the markdown after a change with
+ *   npm run build && node -e "import('./dist/policy/decision-table.js').then((m) => process.stdout.write(m.renderDecisionTable()))"
+ * and paste it over the README's table (the test fails while the README is out of date).
  */
 import type { KeyOutcome } from './decision.js';
 
