@@ -216,6 +216,26 @@ export class Oedns {
     return { ...this.validation.stats };
   }
 
+  /**
+   * IKE with `address` failed (an IPsec backend reports it): a failure shunt for
+   * `lifetimeSeconds` (the deciding rule's shunt-lifetime), and every name decided again at its
+   * next query: under `use` the address then goes in clear until the shunt ends, under `require`
+   * it is blocked and its names answer SERVFAIL.
+   */
+  ikeFailed(address: string, reason: string, lifetimeSeconds: number): void {
+    const shunt = this.rules.shunts.recordFailure(address, lifetimeSeconds, Math.floor(Date.now() / 1000), reason);
+    this.keys?.invalidateAll();
+    this.log.warn({ address: shunt.address, reason, shuntSeconds: lifetimeSeconds }, 'IKE failed; failure shunt in force');
+  }
+
+  /** IKE with `address` succeeded: any failure shunt for it ends. */
+  ikeSucceeded(address: string): void {
+    if (this.rules.shunts.clear(address)) {
+      this.keys?.invalidateAll();
+      this.log.info({ address }, 'IKE succeeded; failure shunt lifted');
+    }
+  }
+
   get listening(): string[] {
     return this.listeners.endpoints.map(formatEndpoint);
   }

@@ -42,6 +42,8 @@ export type AddressAction =
   /** Install nothing to initiate, but accept IKE from the peer with this key (clear-or-private). */
   | { readonly kind: 'responder'; readonly key: PeerKey }
   | { readonly kind: 'block' }
+  /** An explicit bypass above any trap: in clear while a failure shunt under `use` lasts. */
+  | { readonly kind: 'pass' }
   | { readonly kind: 'none' };
 
 export interface AddressDecision extends AnsweredAddress {

@@ -137,6 +137,14 @@ export class KeyBroker {
     return { release: true, decision };
   }
 
+  /**
+   * Forgets every decision, so that each name is decided again at its next query (its keys are
+   * cached): after an IKE failure or success changed what the policies say about an address.
+   */
+  invalidateAll(): void {
+    this.covered.clear();
+  }
+
   private planFor(name: string, queryName?: string): LookupPlan {
     const plan = this.deps.plan;
     if (plan) return plan({ name, queryName: queryName !== undefined && nameKey(queryName) !== nameKey(name) ? queryName : undefined });

@@ -79,6 +79,8 @@ function actionOf(decision: Decision, keys: HostKeys, address: string): AddressA
     }
     case 'block':
       return { kind: 'block' };
+    case 'pass':
+      return { kind: 'pass' };
     default:
       return { kind: 'none' };
   }
@@ -111,6 +113,8 @@ export function policyDecide(options: PolicyDecideOptions): Decide {
       const ttlSeconds = Math.max(0, (input.addressExpiresAtMs - input.nowMs) / 1000);
       const keyValiditySeconds = Math.max(0, (Math.min(input.keys.ipseckey.expiresAtMs, input.keys.cert.expiresAtMs) - input.nowMs) / 1000);
       lifetimeSeconds = Math.min(lifetimeSeconds, policyLifetimeSeconds(ttlSeconds, flow.settings.lifetime, keyValiditySeconds));
+      // A failure shunt ends with a new attempt: the decision must not outlive it.
+      if (policy.shunt) lifetimeSeconds = Math.min(lifetimeSeconds, Math.max(0, policy.shunt.expiresEpoch - nowSeconds));
       return { ...address, action: actionOf(policy, input.keys, address.address), reason: summarizeDecision(policy), policy };
     });
     return {

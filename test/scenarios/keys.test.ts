@@ -292,6 +292,39 @@ rules:
     await write(RULES);
   });
 
+  it('after an IKE failure lets a use address go in clear and blocks a require one for the shunt lifetime', async () => {
+    const harness = await start({ policies: dir });
+    const rec = recorder(harness);
+    const first = ask(KEYS_LAB_HOSTS.bob.name, RRType.A);
+    await expect.poll(() => rec.waiting.length, { timeout: 5000 }).toBe(1);
+    rec.release();
+    await first;
+    expect(rec.decisions[0]!.addresses[0]!.action).toMatchObject({ kind: 'protect', level: 'use' });
+    harness.oedns.ikeFailed(KEYS_LAB_HOSTS.bob.ipv4, 'AUTHENTICATION_FAILED', 60);
+    harness.oedns.ikeFailed(KEYS_LAB_HOSTS.alice.ipv4, 'AUTHENTICATION_FAILED', 60);
+    // bob (use): a clear pass while the shunt lasts; the cached answer goes through a new decision.
+    const bobAgain = ask(KEYS_LAB_HOSTS.bob.name, RRType.A);
+    await expect.poll(() => rec.waiting.length, { timeout: 5000 }).toBe(1);
+    rec.release();
+    expect((await bobAgain).rcode).toBe(Rcode.NoError);
+    const bob = rec.decisions.at(-1)!;
+    expect(bob.addresses[0]!.policy?.flows.at(-1)?.install).toEqual({ kind: 'pass' });
+    expect(bob.addresses[0]!.action).toEqual({ kind: 'pass' });
+    expect(bob.expiresAtMs).toBeLessThanOrEqual(Date.now() + 60_000);
+    // alice (require): blocked, SERVFAIL, never clear.
+    const alice = ask(KEYS_LAB_HOSTS.alice.name, RRType.A);
+    await expect.poll(() => rec.waiting.length, { timeout: 5000 }).toBe(1);
+    expect(rec.decisions.at(-1)!.addresses[0]!.action).toEqual({ kind: 'block' });
+    rec.release();
+    expect((await alice).rcode).toBe(Rcode.ServFail);
+    harness.oedns.ikeSucceeded(KEYS_LAB_HOSTS.bob.ipv4);
+    const again = ask(KEYS_LAB_HOSTS.bob.name, RRType.A);
+    await expect.poll(() => rec.waiting.length, { timeout: 5000 }).toBe(1);
+    rec.release();
+    await again;
+    expect(rec.decisions.at(-1)!.addresses[0]!.action).toMatchObject({ kind: 'protect', level: 'use' });
+  });
+
   it('refuses to start on a broken policy file, naming file, line and column', async () => {
     const broken = await mkdtemp(join(tmpdir(), 'oedns-policies-'));
     await writeFile(join(broken, 'bad.yaml'), 'version: 1\nrules:\n  - domains: x.test\n    action: encrypt-please\n');
