@@ -3,7 +3,7 @@
  * loop detection, SIGHUP reload (good and broken config), SIGTERM shutdown.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -70,6 +70,23 @@ describe('startup errors', () => {
     const r = await runToExit(['serve', '--config', config]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain(`config file ${config}`);
+  });
+
+  it('refuses a broken policy directory with ERR_POLICY, naming file, line and column', async () => {
+    const policies = join(dir, 'policies-broken');
+    await mkdir(policies, { recursive: true });
+    await writeFile(join(policies, 'rules.yaml'), 'rules:\n  - domains: x.test\n    action: encrypt-please\n');
+    const port = await freePort();
+    const r = await runToExit(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:5399', '--policies', policies]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/rules\.yaml:3:\d+.*encrypt-please/);
+    expect(r.stderr).toContain('"code":"ERR_POLICY"');
+  });
+
+  it('checks the shipped policies with oedns policies check', async () => {
+    const ok = await execa('node', [DIST_CLI, 'policies', 'check', '--policies', join(import.meta.dirname, '..', '..', 'policies')], { reject: false });
+    expect(ok.exitCode).toBe(0);
+    expect(ok.stdout).toMatch(/2 files, 2 rules/);
   });
 });
 
