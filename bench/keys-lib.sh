@@ -1,6 +1,7 @@
 # What keys.sh needs beyond lib.sh (sourced after it): two oedns side by side (ports, start, clean-up),
-# one sequential pass with seq-client.mjs, and the host facts without Unbound. Sourcing it replaces
-# lib.sh's EXIT trap with keys_cleanup, which ends in lib.sh's cleanup.
+# the optional delay proxy in front of named, one sequential pass with seq-client.mjs, named's
+# server counters, and the host facts without Unbound. Sourcing it replaces lib.sh's EXIT trap
+# with keys_cleanup, which ends in lib.sh's cleanup.
 # shellcheck shell=bash
 
 # Two oedns run side by side, named by their mode: plain (--no-keys) and keys. Only one is
@@ -9,31 +10,54 @@
 # the server. lib.sh's cleanup stops only oedns, unbound and named, hence keys_cleanup.
 readonly OEDNS_MODES=(plain keys)
 
-# choose_keys_ports: PORTS[named], STATS_PORT (named's statistics channel), PORTS[plain] and
-# PORTS[keys]; lib.sh's choose_ports names its ports oedns and unbound.
+# choose_keys_ports: PORTS[named], STATS_PORT (named's statistics channel), PORTS[plain],
+# PORTS[keys] and PORTS[proxy] (delay-proxy.mjs, used only with an upstream delay); lib.sh's
+# choose_ports names its ports oedns and unbound.
 choose_keys_ports() {
-  local named plain keys
-  read -r named STATS_PORT plain keys < <(node "$BENCH_DIR/free-port.mjs" 4)
-  [[ -n $keys ]] || die "could not choose free ports"
-  PORTS=([named]=$named [plain]=$plain [keys]=$keys)
+  local named plain keys proxy
+  read -r named STATS_PORT plain keys proxy < <(node "$BENCH_DIR/free-port.mjs" 5)
+  [[ -n $proxy ]] || die "could not choose free ports"
+  PORTS=([named]=$named [plain]=$plain [keys]=$keys [proxy]=$proxy)
+}
+
+# UPSTREAM: the server both oedns forward to, by its name in PORTS: named, or proxy (the delay
+# proxy in front of named) once start_delay_proxy has run.
+UPSTREAM=named
+
+# start_delay_proxy MS: delay-proxy.mjs on PORTS[proxy], relaying to named and holding each reply
+# MS milliseconds, kept as PIDS[proxy]; its summary line (on SIGTERM) goes to LOGS[proxy].
+start_delay_proxy() {
+  LOGS[proxy]=$TMP/delay-proxy.log
+  node "$BENCH_DIR/delay-proxy.mjs" --address "$ADDRESS" --port "${PORTS[proxy]}" \
+    --upstream-address "$ADDRESS" --upstream-port "${PORTS[named]}" --delay-ms "$1" \
+    </dev/null >"${LOGS[proxy]}" 2>&1 &
+  PIDS[proxy]=$!
+}
+
+# named_nsstat COUNTER: one of named's server counters (nsstats; a counter still at 0 is absent).
+named_nsstat() {
+  curl -sf --max-time 5 "http://$ADDRESS:$STATS_PORT/json/v1/server" |
+    node --input-type=module -e \
+      'let s = ""; for await (const c of process.stdin) s += c; console.log(JSON.parse(s).nsstats?.[process.argv[1]] ?? 0);' "$1"
 }
 
 # start_oedns_as MODE LEVEL FLAG...: as lib.sh's start_oedns (same command line, as users start
-# it), but listening on PORTS[MODE], logging at LEVEL into LOGS[MODE] and kept as PIDS[MODE].
+# it), but listening on PORTS[MODE], forwarding to UPSTREAM, logging at LEVEL into LOGS[MODE] and
+# kept as PIDS[MODE].
 # lib.sh's start_oedns fixes --log-level warn, and oedns refuses a second --log-level.
 start_oedns_as() {
   local mode=$1 level=$2
   shift 2
   # shellcheck disable=SC2086 # BENCH_OEDNS_ARGS is a list of extra flags
   (cd "$REPO_DIR" && exec node --max-old-space-size=512 dist/cli.js serve --listen "$ADDRESS:${PORTS[$mode]}" \
-    --upstream "$ADDRESS:${PORTS[named]}" --log-level "$level" "$@" ${BENCH_OEDNS_ARGS:-}) \
+    --upstream "$ADDRESS:${PORTS[$UPSTREAM]}" --log-level "$level" "$@" ${BENCH_OEDNS_ARGS:-}) \
     </dev/null >"${LOGS[$mode]}" 2>&1 &
   PIDS[$mode]=$!
 }
 
-# keys_cleanup: the EXIT trap: stops both oedns by PID, then lib.sh's cleanup (named, the temp
-# directory) with the status the script exits with. Without errexit: the (exit) that hands that
-# status on to cleanup would otherwise end the trap before cleanup runs.
+# keys_cleanup: the EXIT trap: stops both oedns and the delay proxy by PID, then lib.sh's cleanup
+# (named, the temp directory) with the status the script exits with. Without errexit: the (exit)
+# that hands that status on to cleanup would otherwise end the trap before cleanup runs.
 keys_cleanup() {
   local status=$? mode
   set +e
@@ -43,6 +67,10 @@ keys_cleanup() {
       log "stopped oedns ($mode): $STOPPED"
     fi
   done
+  if [[ -n ${PIDS[proxy]:-} ]]; then
+    stop_process proxy
+    log "stopped delay proxy: $STOPPED"
+  fi
   (exit "$status")
   cleanup
 }

@@ -6,7 +6,9 @@
 // keys step: A + keys), PASS seq (seq-client.mjs) and loaded (parse-dnsperf.mjs), and
 // MODE-cached-KIND-rN.json, one per cached round (parse-dnsperf.mjs), for KIND
 // keyed (names that publish an IPSECKEY and a TLSA) and keyless (names that publish neither);
-// named-seq-KIND.json (named asked directly); names-keyed.txt, names-keyless.txt and
+// named-seq-KIND.json (named asked directly); with an upstream delay (facts.upstreamDelayMs > 0),
+// proxy-seq-KIND.json (named asked through delay-proxy.mjs, which both oedns then forward
+// through); names-keyed.txt, names-keyless.txt and
 // names-warmup-keyed.txt (the names asked, "NAME A" a line); and facts.txt, written by keys.sh
 // (configuration, upstream query counts, CPU time, how each oedns exited). The warm-up's results
 // are there too and left out on purpose.
@@ -21,7 +23,7 @@ if (outJson === undefined) throw new Error('usage: keys-report.mjs RESULTS_DIR P
 const TARGET_COLD_RATIO = 1.1;
 const TARGET_CACHED_QPS_RATIO = 0.5;
 const MODES = ['plain', 'keys'];
-const MODE_LABELS = { plain: 'A alone (--no-keys)', keys: 'A + keys' };
+const MODE_LABELS = { plain: 'A alone (--no-keys)', keys: 'A + keys', named: 'named', proxy: 'delay proxy' };
 const KINDS = ['keyed', 'keyless'];
 const KIND_LABELS = { keyed: 'names with keys', keyless: 'names without keys' };
 const COLD_PASSES = ['seq', 'loaded'];
@@ -31,9 +33,16 @@ const EXPECTED_ACTION = 'protect/use';
 
 const facts = await readFacts(resultsDir);
 const zones = facts.zones;
+/** Milliseconds delay-proxy.mjs held each of named's replies; 0: both oedns asked named directly. */
+const delayMs = facts.upstreamDelayMs ?? 0;
+const proxySummary = delayMs > 0 ? (parseJsonLine(String(facts['proxy.summary'] ?? '')) ?? null) : null;
 
 const runs = { named: { seq: {} } };
 for (const kind of KINDS) runs.named.seq[kind] = await readRun('named', 'seq', kind);
+if (delayMs > 0) {
+  runs.proxy = { seq: {} };
+  for (const kind of KINDS) runs.proxy.seq[kind] = await readRun('proxy', 'seq', kind);
+}
 for (const mode of MODES) {
   runs[mode] = {};
   for (const pass of PASSES) {
@@ -67,14 +76,14 @@ const names = {
 };
 const logs = { plain: await readOednsLog(plainLog), keys: await readOednsLog(keysLog) };
 
-const checks = [...MODES.flatMap(runChecks), ...decisionChecks(), ...upstreamChecks(), ...MODES.map(logCheck)];
+const checks = [...MODES.flatMap(runChecks), ...decisionChecks(), ...upstreamChecks(), ...upstreamPathChecks(), ...MODES.map(logCheck)];
 const valid = checks.every((c) => c.pass);
 
 const coldByKind = Object.fromEntries(KINDS.map((k) => [k, ratios.seq[k].p50]));
 const cachedByKind = Object.fromEntries(KINDS.map((k) => [k, ratios.cached[k].qps]));
 const targets = [
   {
-    name: `cold A+keys p50 <= ${TARGET_COLD_RATIO} x cold A alone p50, sequential pass (one query in flight), names with and without keys`,
+    name: `cold A+keys p50 <= ${TARGET_COLD_RATIO} x cold A alone p50, sequential pass (one query in flight), names with and without keys, ${upstreamPhrase()}`,
     judgedOn: 'seq',
     value: coldByKind,
     p99Ratio: Object.fromEntries(KINDS.map((k) => [k, ratios.seq[k].p99])),
@@ -98,6 +107,14 @@ await writeSummary(outJson, {
     warmupZones: facts.warmupZones,
     algorithm: facts.algorithm,
     tlsaPort: facts.tlsaPort,
+    upstream: {
+      delayMs,
+      via: delayMs > 0 ? 'delay-proxy.mjs (UDP; each reply held delayMs)' : 'named directly',
+      proxy: proxySummary,
+      proxyExit: facts['proxy.exit'] ?? null,
+      namedTruncatedAnswers: facts['named.truncatedAnswers'] ?? null,
+      namedTcpRequests: facts['named.tcpRequests'] ?? null,
+    },
     oednsBuild: { plain: facts['plain.build'] ?? null, keys: facts['keys.build'] ?? null },
     oednsArgs: facts.oednsArgs,
     queryTimeoutSeconds: facts.queryTimeoutSeconds,
@@ -125,8 +142,9 @@ async function readRun(server, pass, kind, cachedRound) {
   if (parsed === null) return null;
   const factKey = label.replace('-', '.');
   const cpuSeconds = facts[`cpu.${factKey}`] ?? null;
-  // named's own count is just the lookups themselves; for oedns it is what it asked upstream.
-  const upstream = server === 'named' ? null : (facts[`upstream.${factKey}`] ?? null);
+  // named's own count (directly or through the proxy) is just the lookups themselves; for oedns it
+  // is what it asked upstream.
+  const upstream = server === 'named' || server === 'proxy' ? null : (facts[`upstream.${factKey}`] ?? null);
   const answers = parsed.completed ?? 0;
   return {
     ...parsed,
@@ -301,6 +319,39 @@ function upstreamChecks() {
   }));
 }
 
+/**
+ * The upstream path: no answer from named was truncated (oedns would retry it over TCP, which the
+ * delay proxy does not relay); with a delay, the proxy relayed an answer to every query, held
+ * each, and stopped on SIGTERM.
+ */
+function upstreamPathChecks() {
+  const truncated = facts['named.truncatedAnswers'];
+  const checks = [{
+    mode: 'named',
+    name: 'no truncated answer upstream (no lookup needed TCP)',
+    pass: truncated === 0,
+    detail: `TruncatedResp ${truncated ?? 'n/a'}, TCP requests ${facts['named.tcpRequests'] ?? 'n/a'}`,
+  }];
+  if (delayMs === 0) return checks;
+  const p = proxySummary;
+  checks.push({
+    mode: 'proxy',
+    name: `every query relayed and answered, each reply held ${delayMs} ms, nothing dropped`,
+    pass: p !== null && p.queries > 0 && p.replies === p.queries && p.inFlight === 0 &&
+      p.forgotten === 0 && p.stray === 0 && p.refused === 0 && p.malformed === 0 && p.full === 0 && p.errors === 0 &&
+      p.heldMinMs !== null && p.heldMinMs >= delayMs,
+    detail: p === null ? 'no summary' : `${p.queries} queries, ${p.replies} replies, ${p.truncated} truncated, ${p.forgotten} unanswered, ` +
+      `${p.stray + p.refused + p.malformed + p.full + p.errors} dropped or failed; held ${p.heldMinMs}-${p.heldMaxMs} ms, mean ${p.heldMeanMs}; ` +
+      `exit on SIGTERM: ${facts['proxy.exit'] ?? 'n/a'}`,
+  });
+  return checks;
+}
+
+/** How both oedns reached named, for the header and the target line. */
+function upstreamPhrase() {
+  return delayMs > 0 ? `upstream delay ${delayMs} ms (delay-proxy.mjs)` : 'no upstream delay (named on loopback)';
+}
+
 function logCheck(mode) {
   const c = logs[mode].counts;
   const bad = (c.warn ?? 0) + (c.error ?? 0) + (c.fatal ?? 0) + (c['not JSON'] ?? 0);
@@ -317,6 +368,10 @@ function reportLines() {
     '   with keys = www has an IPSECKEY (Ed25519, no gateway) and a TLSA; without = neither. Both oedns started fresh',
     `   side by side, root and test. keys primed, ${warmup}; asked in turn, the same names,`,
     '   each cold lookup the first of its zone; every query with DO.',
+    delayMs > 0
+      ? `   upstream: named through delay-proxy.mjs, each reply held ${delayMs} ms (measured: mean ${proxySummary?.heldMeanMs ?? 'n/a'} ms, ` +
+        `max ${proxySummary?.heldMaxMs ?? 'n/a'} ms): every upstream round trip ${delayMs} ms longer`
+      : '   upstream: named directly on loopback (answers in about 0.02 ms; BENCH_UPSTREAM_DELAY_MS=0)',
     `   oedns build: ${builds ?? 'n/a'}`,
   ];
   const coldWidths = [31, 8, 8, 8, 8, 8, 8, 6, 5, 9, 8, 5, 8];
@@ -329,6 +384,7 @@ function reportLines() {
       pad(['', 'qps', 'avg ms', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'NOERR', 'lost', 'upstream', 'up/look', 'cpu%', 'cpu ms/q'], coldWidths));
     for (const kind of KINDS) {
       const rows = pass === 'seq' ? [['named (direct)', runs.named.seq[kind]]] : [];
+      if (pass === 'seq' && runs.proxy) rows.push([`named (+${delayMs} ms proxy)`, runs.proxy.seq[kind]]);
       rows.push(...MODES.map((m) => [MODE_LABELS[m], runs[m][pass][kind]]));
       lines.push(`   ${KIND_LABELS[kind]}`);
       for (const [label, run] of rows) {
@@ -360,6 +416,7 @@ function reportLines() {
   lines.push(
     '',
     '   named (direct) = the same names asked of named itself: the floor under both.',
+    ...(delayMs > 0 ? [`   named (+${delayMs} ms proxy) = the same, through the delay proxy: one upstream round trip as both oedns see it.`] : []),
     '   upstream = queries named received during the pass; up/look = per lookup; cpu% = oedns CPU / pass time (100 = one core);',
     '   cpu ms/q, cpu µs/q = oedns CPU per answer (clock ticks of 10 ms: coarse for short passes). In the cached runs dnsperf',
     '   shares the two cores: when oedns stays well under 100 %, dnsperf is the bottleneck and the qps ratio tends to 1.',

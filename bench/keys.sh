@@ -8,13 +8,16 @@
 #
 #   bench/keys.sh                                   # 150 names per measured set, 3 x 3 s cached
 #   BENCH_ZONES=50 BENCH_SECONDS=1 bench/keys.sh    # quick run while developing
+#   BENCH_UPSTREAM_DELAY_MS=20 bench/keys.sh        # named 20 ms of round trip away
 #
 # Variables: BENCH_ZONES (150 names per measured set), BENCH_WARMUP (200 warm-up zones; 0 skips
 # the warm-up), BENCH_SECONDS (3 s per cached run), BENCH_CACHED_ROUNDS (3 cached runs per oedns
 # and kind), BENCH_ALGORITHM (ECDSAP256SHA256), BENCH_CLIENTS (1) and BENCH_MAX_OUTSTANDING (10)
 # for the warm-up's and the loaded passes' dnsperf, BENCH_CACHED_CLIENTS (4) and
 # BENCH_CACHED_MAX_OUTSTANDING (100) for the cached runs', BENCH_OEDNS_ARGS (extra flags for
-# both), BENCH_KEEP=1 (keep the temp dir).
+# both), BENCH_UPSTREAM_DELAY_MS (0: both oedns forward to named directly; above 0, through
+# delay-proxy.mjs, which holds each of named's replies that many ms), BENCH_KEEP=1 (keep the temp
+# dir).
 #
 # The lab has BENCH_WARMUP + 4 x BENCH_ZONES child zones; odd-numbered ones publish an IPSECKEY and
 # a TLSA for www (keyed), even-numbered ones nothing (keyless). Past the warm-up zones, the keyed
@@ -29,6 +32,11 @@
 #   4. cached: the keyed names of both passes (all answered once, now cached) repeated by dnsperf
 #      for BENCH_SECONDS, then the keyless ones, against each oedns in turn, BENCH_CACHED_ROUNDS
 #      times (the order of the two alternating): throughput, on which the cached target is judged.
+# With BENCH_UPSTREAM_DELAY_MS above 0, the sequential sets are also asked of named through the
+# proxy (the floor per round trip), and both oedns forward through it. named answers on loopback in
+# about 20 us, so without a delay a cold lookup's latency is nearly all oedns CPU; with one, each
+# upstream round trip costs what a resolver a network away costs, and the keys lookups, asked in
+# parallel with the A query, can hide behind it.
 # Both oedns ask the same names, every measured one the first lookup of its zone; named, which
 # serves them from its zones, keeps no cache that the second could profit from. Runs alternate
 # between the two so that a comparison is between runs made close together (the machine is
@@ -59,6 +67,7 @@ MAX_OUTSTANDING=${BENCH_MAX_OUTSTANDING:-10}
 readonly CACHED_CLIENTS=${BENCH_CACHED_CLIENTS:-4}
 readonly CACHED_MAX_OUTSTANDING=${BENCH_CACHED_MAX_OUTSTANDING:-100}
 readonly TLSA_PORT=443
+readonly UPSTREAM_DELAY_MS=${BENCH_UPSTREAM_DELAY_MS:-0}
 readonly OUT_JSON=$BENCH_DIR/out/keys.json
 # oedns logs each decision that acts on an address at info ("decision"); the report counts them.
 readonly OEDNS_LOG_LEVEL=info
@@ -67,6 +76,7 @@ readonly KINDS=(keyed keyless)
 
 require_positive_integers ZONES CACHED_SECONDS CACHED_ROUNDS CLIENTS MAX_OUTSTANDING CACHED_CLIENTS CACHED_MAX_OUTSTANDING
 [[ $WARMUP =~ ^(0|[1-9][0-9]*)$ ]] || die "BENCH_WARMUP must be a whole number (0 skips the warm-up), got '$WARMUP'"
+[[ $UPSTREAM_DELAY_MS =~ ^(0|[1-9][0-9]*)$ ]] || die "BENCH_UPSTREAM_DELAY_MS must be a whole number of milliseconds (0: no proxy), got '$UPSTREAM_DELAY_MS'"
 readonly LAB_ZONES=$((WARMUP + 4 * ZONES))
 ((LAB_ZONES <= 9999)) || die "BENCH_WARMUP + 4 x BENCH_ZONES must be at most 9999 (zones are z0001..z9999), got $LAB_ZONES"
 case $ALGORITHM in
@@ -94,6 +104,7 @@ fact maxOutstanding "$MAX_OUTSTANDING"
 fact cachedClients "$CACHED_CLIENTS"
 fact cachedMaxOutstanding "$CACHED_MAX_OUTSTANDING"
 fact oednsArgs "${BENCH_OEDNS_ARGS:-none}"
+fact upstreamDelayMs "$UPSTREAM_DELAY_MS"
 record_keys_host_facts
 
 log "signing the lab hierarchy (., test., $LAB_ZONES child zones, $ALGORITHM, every other one with keys) in $TMP"
@@ -143,6 +154,15 @@ for type in IPSECKEY TLSA; do
   log "lab: $owner $type $record"
 done
 
+# With a delay, both oedns forward to the proxy, which relays every query to named at once (named's
+# statistics still count each one) and holds each reply UPSTREAM_DELAY_MS ms.
+if ((UPSTREAM_DELAY_MS > 0)); then
+  log "starting delay-proxy.mjs on $ADDRESS#${PORTS[proxy]}: queries to named, each reply held $UPSTREAM_DELAY_MS ms"
+  start_delay_proxy "$UPSTREAM_DELAY_MS"
+  wait_for_answer proxy "${PORTS[proxy]}" "${LOGS[proxy]}" . SOA aa
+  UPSTREAM=proxy
+fi
+
 # --- measuring ------------------------------------------------------------------------------
 # warm_up MODE: the warm-up names once each (dnsperf -D); only the log line of measure_end shows it.
 warm_up() {
@@ -151,17 +171,24 @@ warm_up() {
   run_dnsperf "$1-warmup" "$1" "$TMP/warmup.txt" -n 1 -l "$PASS_LIMIT_SECONDS" -D
 }
 
-# Baseline: named itself answering the sequential names: the floor under every oedns latency.
+# Baseline: named itself answering the sequential names: the floor under every oedns latency; with
+# a delay, also through the proxy: one round trip as oedns sees it.
 log "baseline: named directly, sequential passes"
 for kind in "${KINDS[@]}"; do
   seq_pass "named-seq-$kind" named "$TMP/seq-$kind.txt"
 done
+if [[ $UPSTREAM == proxy ]]; then
+  log "baseline: named through the delay proxy, sequential passes"
+  for kind in "${KINDS[@]}"; do
+    seq_pass "proxy-seq-$kind" proxy "$TMP/seq-$kind.txt"
+  done
+fi
 
 # Both oedns side by side, measured one at a time, so that each comparison is between two runs
 # made close together: the machine is shared, and its load drifts over a minute.
 for mode in "${MODES[@]}"; do
   if [[ $mode == plain ]]; then flags=(--no-keys); else flags=(--tlsa-port "$TLSA_PORT"); fi
-  log "starting oedns ($mode: ${flags[*]}) on $ADDRESS#${PORTS[$mode]}"
+  log "starting oedns ($mode: ${flags[*]}) on $ADDRESS#${PORTS[$mode]}, forwarding to $UPSTREAM on $ADDRESS#${PORTS[$UPSTREAM]}"
   start_oedns_as "$mode" "$OEDNS_LOG_LEVEL" --trust-anchor "$TMP/root.ds" "${flags[@]}"
   fact "$mode.build" "$(oedns_build)"
   log "oedns build: $(oedns_build)"
@@ -203,5 +230,15 @@ for mode in "${MODES[@]}"; do
   fact "$mode.exit" "$STOPPED"
   log "stopped oedns ($mode): $STOPPED"
 done
+# oedns retries a truncated UDP answer over TCP, which the delay proxy does not relay: named's
+# counters show whether any answer was truncated, and whether anything came over TCP.
+fact named.truncatedAnswers "$(named_nsstat TruncatedResp)"
+fact named.tcpRequests "$(named_nsstat ReqTCP)"
+if [[ -n ${PIDS[proxy]:-} ]]; then
+  stop_process proxy
+  fact proxy.exit "$STOPPED"
+  fact proxy.summary "$(tail -n 1 "${LOGS[proxy]}")"
+  log "stopped delay proxy: $STOPPED; $(tail -n 1 "${LOGS[proxy]}")"
+fi
 
 node "$BENCH_DIR/keys-report.mjs" "$RESULTS" "${LOGS[plain]}" "${LOGS[keys]}" "$OUT_JSON"
