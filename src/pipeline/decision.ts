@@ -25,6 +25,8 @@ export interface DecisionInput {
   readonly addressStatus: KeyStatus;
   readonly addressExpiresAtMs: number;
   readonly keys: HostKeys;
+  /** Keys at the name asked for, when the policies want them and a CNAME led elsewhere. */
+  readonly queryKeys?: HostKeys | undefined;
   readonly nowMs: number;
 }
 
@@ -38,7 +40,13 @@ export interface PeerKey {
 }
 
 export type AddressAction =
-  | { readonly kind: 'protect'; readonly level: 'require' | 'use'; readonly key: PeerKey }
+  | {
+    readonly kind: 'protect'; readonly level: 'require' | 'use'; readonly key: PeerKey;
+    /** Tunnel mode to `gateway` (an IPSECKEY naming another gateway, allowed by the policy). */
+    readonly mode?: 'tunnel' | undefined; readonly gateway?: string | undefined;
+    /** The name the key was published at, when not the host's own (policy `query-name-keys`). */
+    readonly keyOwner?: string | undefined;
+  }
   /** Install nothing to initiate, but accept IKE from the peer with this key (clear-or-private). */
   | { readonly kind: 'responder'; readonly key: PeerKey }
   | { readonly kind: 'block' }

@@ -64,6 +64,8 @@ export interface LookupPlan {
   readonly tlsa: readonly TlsaPort[];
   /** A lookup not done by then counts as timed out (it goes on, and its answer is cached). */
   readonly timeoutMs?: number | undefined;
+  /** Keys at the name asked for too, when a CNAME led from it to the host (policy `query-name-keys`). */
+  readonly queryName?: boolean | undefined;
 }
 
 /** The reason of a key RRset whose lookup outlasted the plan's timeout. */

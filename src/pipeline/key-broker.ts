@@ -104,12 +104,17 @@ export class KeyBroker {
     const name = finalName(question.name, answer.message);
     const addresses = addressesOf(answer.message, name, question.type);
     if (addresses.length === 0) return { release: true };
-    const keys: HostKeys = await gatherHostKeys(this.deps.lookup, name, this.planFor(name, question.name), signal, this.nowMs());
+    const plan = this.planFor(name, question.name);
+    const viaCname = nameKey(name) !== nameKey(question.name);
+    const [keys, queryKeys]: [HostKeys, HostKeys | undefined] = await Promise.all([
+      gatherHostKeys(this.deps.lookup, name, plan, signal, this.nowMs()),
+      plan.queryName && viaCname ? gatherHostKeys(this.deps.lookup, question.name, { ...plan, tlsa: [] }, signal, this.nowMs()) : undefined,
+    ]);
     let decision: HostDecision;
     try {
       decision = this.deps.decide({
         qname: question.name, qtype: question.type, name, addresses, addressStatus: keyStatusOf(answer.security),
-        addressExpiresAtMs: answer.expiresAtMs, keys, nowMs: this.nowMs(),
+        addressExpiresAtMs: answer.expiresAtMs, keys, queryKeys, nowMs: this.nowMs(),
       });
     } catch (error) {
       // A decision that cannot be made must not leave the addresses in the clear by accident.

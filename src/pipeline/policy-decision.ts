@@ -8,7 +8,8 @@ import {
   decide, decidingFlow, planKeyLookups, policyLifetimeSeconds, summarizeDecision,
   type Decision, type ExcludedRange, type KeyOutcome, type PolicyInput, type PolicySet, type ShuntLookup,
 } from '../policy/index.js';
-import { hostKeyFor, type AddressAction, type AddressDecision, type AnsweredAddress, type Decide, type DecisionInput, type HostDecision, type PeerKey } from './decision.js';
+import { GatewayType } from '../records/index.js';
+import { hostKeyFor, sameAddress, type AddressAction, type AddressDecision, type AnsweredAddress, type Decide, type DecisionInput, type HostDecision, type PeerKey } from './decision.js';
 import { TIMED_OUT, type HostKeys, type KeySet, type KeyStatus, type LookupPlan, type TlsaPort } from './host-keys.js';
 
 export interface PolicyDecideOptions {
@@ -41,6 +42,21 @@ function ipseckeyFor(keys: HostKeys, address: string): PeerKey | undefined {
   return { precedence: entry.rdata.precedence, keyType: entry.key.keyType, spkiPem: entry.key.spkiPem, status: keys.ipseckey.status };
 }
 
+/**
+ * The first IPSECKEY (lowest precedence) for a gateway other than the host, with its key and the
+ * gateway's address or name: usable only where the policy allows tunnel mode.
+ */
+function gatewayKeyFor(keys: HostKeys, address: string): { key: PeerKey; gateway: string } | undefined {
+  for (const entry of keys.ipseckey.records) {
+    const { gateway } = entry.rdata;
+    if (gateway.type === GatewayType.None || entry.key.kind !== 'key') continue;
+    const target = 'address' in gateway ? gateway.address : gateway.name;
+    if ('address' in gateway && sameAddress(gateway.address, address)) continue;
+    return { key: { precedence: entry.rdata.precedence, keyType: entry.key.keyType, spkiPem: entry.key.spkiPem, status: keys.ipseckey.status }, gateway: target };
+  }
+  return undefined;
+}
+
 function certFor(keys: HostKeys): PeerKey | undefined {
   const certificate = keys.cert.records.find((e) => e.certificate)?.certificate;
   if (!certificate) return undefined;
@@ -50,7 +66,7 @@ function certFor(keys: HostKeys): PeerKey | undefined {
 
 /** The policy engine's input for one address of the answer. */
 export function policyInput(input: DecisionInput, address: AnsweredAddress): PolicyInput {
-  const { keys, addressStatus } = input;
+  const { keys, addressStatus, queryKeys } = input;
   return {
     name: input.name,
     queryName: input.qname.toLowerCase() === input.name.toLowerCase() ? undefined : input.qname,
@@ -63,19 +79,33 @@ export function policyInput(input: DecisionInput, address: AnsweredAddress): Pol
         const [port, protocol] = portKey.split('/') as [string, TlsaPort['protocol']];
         return { port: Number(port), protocol, state: keyOutcome(set, set.records.length > 0, addressStatus) };
       }),
+      ipseckeyViaGateway: keyOutcome(keys.ipseckey, gatewayKeyFor(keys, address.address) !== undefined, addressStatus),
+      queryName: queryKeys && {
+        // The address is not in the name asked for's RRset: only the policy makes its keys count.
+        ipseckey: keyOutcome(queryKeys.ipseckey, ipseckeyFor(queryKeys, address.address) !== undefined, addressStatus),
+        cert: keyOutcome(queryKeys.cert, certFor(queryKeys) !== undefined, addressStatus),
+      },
     },
   };
 }
 
-function actionOf(decision: Decision, keys: HostKeys, address: string): AddressAction {
+function actionOf(decision: Decision, input: DecisionInput, address: string): AddressAction {
   const install = decidingFlow(decision).install;
   switch (install.kind) {
     case 'policy':
     case 'responder': {
+      const queryName = install.kind === 'policy' && install.keyOwner === 'query-name';
+      const keys = queryName ? input.queryKeys : input.keys;
+      if (!keys) return { kind: 'none' };
+      if (install.kind === 'policy' && install.mode === 'tunnel') {
+        const via = gatewayKeyFor(keys, address);
+        return via ? { kind: 'protect', level: install.level, key: via.key, mode: 'tunnel', gateway: via.gateway } : { kind: 'none' };
+      }
       const key = install.keySource === 'cert' ? certFor(keys) : ipseckeyFor(keys, address);
       // decide() installs a policy only with a usable key, which keyOutcome saw; keep it so.
       if (!key) return { kind: 'none' };
-      return install.kind === 'policy' ? { kind: 'protect', level: install.level, key } : { kind: 'responder', key };
+      if (install.kind === 'responder') return { kind: 'responder', key };
+      return { kind: 'protect', level: install.level, key, ...(queryName ? { keyOwner: input.qname } : {}) };
     }
     case 'block':
       return { kind: 'block' };
@@ -90,7 +120,7 @@ function actionOf(decision: Decision, keys: HostKeys, address: string): AddressA
 export function policyPlan(policies: () => PolicySet): (names: { readonly name: string; readonly queryName?: string | undefined }) => LookupPlan {
   return (names) => {
     const plan = planKeyLookups(policies(), names);
-    return { ipseckey: plan.ipseckey, cert: plan.cert, tlsa: plan.tlsa, timeoutMs: plan.timeoutMs > 0 ? plan.timeoutMs : undefined };
+    return { ipseckey: plan.ipseckey, cert: plan.cert, tlsa: plan.tlsa, timeoutMs: plan.timeoutMs > 0 ? plan.timeoutMs : undefined, queryName: plan.queryName };
   };
 }
 
@@ -111,11 +141,12 @@ export function policyDecide(options: PolicyDecideOptions): Decide {
       if (policy.timeout.then === 'servfail') onTimeout = 'servfail';
       if (policy.servfail) servfail ??= `policy for ${input.name} ${policy.address}: ${flow.reason}`;
       const ttlSeconds = Math.max(0, (input.addressExpiresAtMs - input.nowMs) / 1000);
-      const keyValiditySeconds = Math.max(0, (Math.min(input.keys.ipseckey.expiresAtMs, input.keys.cert.expiresAtMs) - input.nowMs) / 1000);
+      const keyExpiries = [input.keys, input.queryKeys].flatMap((k) => (k ? [k.ipseckey.expiresAtMs, k.cert.expiresAtMs] : []));
+      const keyValiditySeconds = Math.max(0, (Math.min(...keyExpiries) - input.nowMs) / 1000);
       lifetimeSeconds = Math.min(lifetimeSeconds, policyLifetimeSeconds(ttlSeconds, flow.settings.lifetime, keyValiditySeconds));
       // A failure shunt ends with a new attempt: the decision must not outlive it.
       if (policy.shunt) lifetimeSeconds = Math.min(lifetimeSeconds, Math.max(0, policy.shunt.expiresEpoch - nowSeconds));
-      return { ...address, action: actionOf(policy, input.keys, address.address), reason: summarizeDecision(policy), policy };
+      return { ...address, action: actionOf(policy, input, address.address), reason: summarizeDecision(policy), policy };
     });
     return {
       qname: input.qname, qtype: input.qtype, name: input.name, addresses,

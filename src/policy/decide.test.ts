@@ -171,3 +171,31 @@ describe('policyLifetimeSeconds', () => {
     expect(policyLifetimeSeconds(5, clamp, 30)).toBe(30);
   });
 });
+
+describe('keys through another gateway and at the name asked for', () => {
+  const GATEWAY_ONLY: KeyOutcomes = { ipseckey: 'none', cert: 'none', tlsa: [], ipseckeyViaGateway: 'secure' };
+  const AT_QUERY_NAME: KeyOutcomes = { ipseckey: 'none', cert: 'none', tlsa: [], queryName: { ipseckey: 'secure', cert: 'none' } };
+
+  it('uses an IPSECKEY for another gateway only under tunnel: true (RFC 4025 §1.2)', () => {
+    expect(decidingFlow(run(policies('  - action: use'), '192.0.2.10', GATEWAY_ONLY)).install).toEqual({ kind: 'none' });
+    const flow = decidingFlow(run(policies('  - action: use', '    tunnel: true'), '192.0.2.10', GATEWAY_ONLY));
+    expect(flow.install).toEqual({ kind: 'policy', level: 'use', keySource: 'ipseckey', mode: 'tunnel' });
+    expect(flow.reason).toMatch(/via a gateway \(tunnel\)/);
+  });
+
+  it('prefers the host itself over a gateway when both have keys', () => {
+    const keys: KeyOutcomes = { ...GATEWAY_ONLY, ipseckey: 'secure' };
+    expect(decidingFlow(run(policies('  - action: require', '    tunnel: true'), '192.0.2.10', keys)).install).toEqual({ kind: 'policy', level: 'require', keySource: 'ipseckey' });
+  });
+
+  it('uses keys at the name asked for only under query-name-keys: true', () => {
+    expect(decidingFlow(run(policies('  - action: require'), '192.0.2.10', AT_QUERY_NAME)).install).toEqual({ kind: 'block' });
+    const flow = decidingFlow(run(policies('  - action: require', '    query-name-keys: true'), '192.0.2.10', AT_QUERY_NAME));
+    expect(flow.install).toEqual({ kind: 'policy', level: 'require', keySource: 'ipseckey', keyOwner: 'query-name' });
+  });
+
+  it('refuses tunnel and query-name-keys on actions that negotiate nothing', () => {
+    expect(() => policies('  - action: clear', '    tunnel: true')).toThrow(/"tunnel" has no effect with action clear/);
+    expect(() => policies('  - action: block', '    query-name-keys: yes')).toThrow(/query-name-keys/);
+  });
+});

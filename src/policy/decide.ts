@@ -17,7 +17,7 @@ import { ANY_SELECTOR, type LifetimeClamp, type PolicyRule, type PolicySet, type
 import type { Shunt, ShuntLookup } from './shunts.js';
 import {
   Action, DnssecLevel, IpProtocol, NEIGHBOR_DISCOVERY_TYPES, NegativeFlag, OnTimeout, RULE_DEFAULTS,
-  defaultInitiate,
+  defaultInitiate, type KeySource,
 } from './vocabulary.js';
 
 export interface DecisionContext {
@@ -35,6 +35,8 @@ export const DEFAULT_SETTINGS: RuleSettings = {
   timeout: { ms: RULE_DEFAULTS.timeoutMs, then: OnTimeout.Answer },
   shuntLifetimeSeconds: RULE_DEFAULTS.shuntLifetimeSeconds,
   proposals: undefined,
+  tunnel: false,
+  queryNameKeys: false,
 };
 
 export function keyUsable(state: KeyOutcome, rule: PolicyRule): boolean {
@@ -57,26 +59,59 @@ function noKeyReason(states: readonly KeyOutcome[]): { readonly why: string; rea
 type Outcome = Pick<FlowDecision, 'install' | 'servfail' | 'reason'>;
 
 /** The entry one rule makes from the keys and the shunt in force. */
+/** A key a rule may use: from which source, and where it came from. */
+interface KeyChoice {
+  readonly source: KeySource;
+  readonly state: KeyOutcome;
+  readonly mode?: 'tunnel' | undefined;
+  readonly keyOwner?: 'query-name' | undefined;
+}
+
+/**
+ * The keys a rule may use, in order of preference: for each of its sources the host's own key
+ * (transport mode), then, if the rule allows, an IPSECKEY through another gateway (`tunnel`) and
+ * the key at the name asked for (`query-name-keys`).
+ */
+function keyChoices(rule: PolicyRule, keys: KeyOutcomes): KeyChoice[] {
+  const choices: KeyChoice[] = [];
+  for (const source of rule.keySources) {
+    choices.push({ source, state: keys[source] });
+    if (source === 'ipseckey' && rule.settings.tunnel && keys.ipseckeyViaGateway) choices.push({ source, state: keys.ipseckeyViaGateway, mode: 'tunnel' });
+    if (rule.settings.queryNameKeys && keys.queryName) choices.push({ source, state: keys.queryName[source], keyOwner: 'query-name' });
+  }
+  return choices;
+}
+
+function describeChoice(choice: KeyChoice): string {
+  return `${choice.state} ${choice.source}${choice.mode ? ' via a gateway (tunnel)' : ''}${choice.keyOwner ? ' at the name asked for' : ''}`;
+}
+
 export function decideRule(rule: PolicyRule, keys: KeyOutcomes, shunt: Shunt | undefined): Outcome {
-  const source = rule.keySources.find((s) => keyUsable(keys[s], rule));
-  const missing = noKeyReason(rule.keySources.map((s) => keys[s]));
+  const choices = keyChoices(rule, keys);
+  const chosen = choices.find((c) => keyUsable(c.state, rule));
+  const source = chosen?.source;
+  const missing = noKeyReason(choices.map((c) => c.state));
+  const policy = (level: 'require' | 'use'): Install => ({
+    kind: 'policy', level, keySource: chosen!.source,
+    ...(chosen!.mode ? { mode: chosen!.mode } : {}), ...(chosen!.keyOwner ? { keyOwner: chosen!.keyOwner } : {}),
+  });
   const until = shunt ? `failure shunt until ${shunt.expiresEpoch} (${shunt.reason})` : '';
   switch (rule.action) {
     case Action.Clear: return { install: { kind: 'none' }, servfail: false, reason: 'action clear' };
     case Action.Block: return { install: { kind: 'block' }, servfail: false, reason: 'action block' };
     case Action.Require:
       if (shunt) return { install: { kind: 'block' }, servfail: true, reason: `require: ${until}` };
-      if (source) return { install: { kind: 'policy', level: 'require', keySource: source }, servfail: false, reason: `require: ${keys[source]} ${source}` };
+      if (chosen) return { install: policy('require'), servfail: false, reason: `require: ${describeChoice(chosen)}` };
       return { install: { kind: 'block' }, servfail: true, reason: `require: ${missing.why}` };
     case Action.Use:
       if (shunt) return { install: { kind: 'pass' }, servfail: false, reason: `use: ${until}` };
-      if (source) return { install: { kind: 'policy', level: 'use', keySource: source }, servfail: false, reason: `use: ${keys[source]} ${source}` };
+      if (chosen) return { install: policy('use'), servfail: false, reason: `use: ${describeChoice(chosen)}` };
       if (missing.timedOut && rule.settings.timeout.then === OnTimeout.Servfail) {
         return { install: { kind: 'none' }, servfail: true, reason: `use: ${missing.why} (on-timeout: servfail)` };
       }
       return { install: { kind: 'none' }, servfail: false, reason: `use: ${missing.why}` };
     case Action.ClearOrPrivate:
-      if (source) return { install: { kind: 'responder', keySource: source }, servfail: false, reason: `clear-or-private: ${keys[source]} ${source}` };
+      if (source && chosen) return { install: { kind: 'responder', keySource: source }, servfail: false, reason: `clear-or-private: ${describeChoice(chosen)}` };
       return { install: { kind: 'none' }, servfail: false, reason: `clear-or-private: ${missing.why}` };
   }
 }

@@ -27,6 +27,10 @@ export interface KeyOutcomes {
   readonly ipseckey: KeyOutcome;
   readonly cert: KeyOutcome;
   readonly tlsa: readonly TlsaOutcome[];
+  /** An IPSECKEY usable only through a gateway other than the host (tunnel mode, rule `tunnel`). */
+  readonly ipseckeyViaGateway?: KeyOutcome | undefined;
+  /** Keys at the name the client asked for, when a CNAME led from it to the host (rule `query-name-keys`). */
+  readonly queryName?: { readonly ipseckey: KeyOutcome; readonly cert: KeyOutcome } | undefined;
 }
 
 export interface PolicyInput extends MatchNames {
@@ -39,8 +43,15 @@ export interface PolicyInput extends MatchNames {
 export type Install =
   /** Nothing: traffic flows as without oedns. */
   | { readonly kind: 'none' }
-  /** A transport-mode policy with the key from `keySource` (xfrm `level required|use`). */
-  | { readonly kind: 'policy'; readonly level: 'require' | 'use'; readonly keySource: KeySource }
+  /**
+   * A transport-mode policy with the key from `keySource` (xfrm `level required|use`); `mode:
+   * 'tunnel'` when the key is an IPSECKEY's for another gateway, `keyOwner: 'query-name'` when it
+   * was published at the name asked for.
+   */
+  | {
+    readonly kind: 'policy'; readonly level: 'require' | 'use'; readonly keySource: KeySource;
+    readonly mode?: 'tunnel' | undefined; readonly keyOwner?: 'query-name' | undefined;
+  }
   /** No initiating policy; the peer's IKE is accepted with the key (VICI conn without trap). */
   | { readonly kind: 'responder'; readonly keySource: KeySource }
   /** A drop policy. */

@@ -35,6 +35,8 @@ export function formatRuleDetail(rule: PolicyRule): string {
     `ttl ${rule.settings.lifetime.minSeconds}-${rule.settings.lifetime.maxSeconds}s`,
     `timeout ${rule.settings.timeout.ms}ms then ${rule.settings.timeout.then}`,
     `shunt ${rule.settings.shuntLifetimeSeconds}s`,
+    ...(rule.settings.tunnel ? ['tunnel to other gateways'] : []),
+    ...(rule.settings.queryNameKeys ? ['keys also at the name asked for'] : []),
   ];
   return parts.join('; ');
 }

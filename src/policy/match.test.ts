@@ -107,10 +107,11 @@ describe('planKeyLookups: what to fetch beside A/AAAA, before the address is kno
       '    tlsa-ports: [25]',
     ].join('\n'));
     expect(planKeyLookups(set, { name: 'www.example.org' })).toEqual({
-      ipseckey: true, cert: true, tlsa: [{ port: 443, protocol: 'tcp' }, { port: 853, protocol: 'udp' }], timeoutMs: 3000,
+      ipseckey: true, cert: true, tlsa: [{ port: 443, protocol: 'tcp' }, { port: 853, protocol: 'udp' }], timeoutMs: 3000, queryName: false,
     });
-    expect(planKeyLookups(set, { name: 'www.example.net' })).toEqual({ ipseckey: false, cert: true, tlsa: [{ port: 25, protocol: 'tcp' }], timeoutMs: 1500 });
-    expect(planKeyLookups(policies('rules:\n  - action: clear\n'), { name: 'x.example' })).toEqual({ ipseckey: false, cert: false, tlsa: [], timeoutMs: 1500 });
-    expect(planKeyLookups(policies(''), { name: 'x.example' })).toEqual({ ipseckey: false, cert: false, tlsa: [], timeoutMs: 0 });
+    expect(planKeyLookups(set, { name: 'www.example.net' })).toEqual({ ipseckey: false, cert: true, tlsa: [{ port: 25, protocol: 'tcp' }], timeoutMs: 1500, queryName: false });
+    expect(planKeyLookups(policies('rules:\n  - action: clear\n'), { name: 'x.example' })).toEqual({ ipseckey: false, cert: false, tlsa: [], timeoutMs: 1500, queryName: false });
+    expect(planKeyLookups(policies('rules:\n  - action: use\n    query-name-keys: true\n'), { name: 'x.example' }).queryName).toBe(true);
+    expect(planKeyLookups(policies(''), { name: 'x.example' })).toEqual({ ipseckey: false, cert: false, tlsa: [], timeoutMs: 0, queryName: false });
   });
 });

@@ -97,6 +97,8 @@ export interface KeyPlan {
   readonly tlsa: readonly TlsaPort[];
   /** The longest hold any candidate rule allows for keys and install. */
   readonly timeoutMs: number;
+  /** Also look up keys at the name asked for (a candidate rule has `query-name-keys`). */
+  readonly queryName: boolean;
 }
 
 /**
@@ -118,5 +120,6 @@ export function planKeyLookups(set: PolicySet, names: MatchNames): KeyPlan {
     cert: candidates.some((r) => r.keySources.includes('cert')),
     tlsa: [...tlsa.values()],
     timeoutMs: Math.max(0, ...candidates.map((r) => r.settings.timeout.ms)),
+    queryName: candidates.some((r) => r.settings.queryNameKeys),
   };
 }

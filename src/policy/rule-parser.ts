@@ -14,11 +14,12 @@ import {
 export const RULE_KEYS = [
   'description', 'domains', 'networks', 'protocol', 'ports', 'icmp-types', 'action', 'dnssec', 'flags', 'keys',
   'tlsa-ports', 'backend', 'initiate', 'min-ttl', 'max-ttl', 'timeout-ms', 'on-timeout', 'shunt-lifetime', 'proposals',
+  'tunnel', 'query-name-keys',
 ] as const;
 type RuleKey = (typeof RULE_KEYS)[number];
 
 /** Keys that mean nothing when nothing is negotiated (`clear`, `block`). */
-const KEY_HANDLING_KEYS: readonly RuleKey[] = ['dnssec', 'flags', 'keys', 'tlsa-ports', 'initiate', 'proposals'];
+const KEY_HANDLING_KEYS: readonly RuleKey[] = ['dnssec', 'flags', 'keys', 'tlsa-ports', 'initiate', 'proposals', 'tunnel', 'query-name-keys'];
 const ONE_DAY_MS = 86_400_000;
 const ONE_WEEK_SECONDS = 604_800;
 
@@ -80,6 +81,8 @@ function readSettings(reader: YamlReader, field: FieldReader, action: Action = A
     },
     shuntLifetimeSeconds: integer('shunt-lifetime', 1, ONE_WEEK_SECONDS) ?? RULE_DEFAULTS.shuntLifetimeSeconds,
     proposals: field('proposals', (n) => readProposals(reader, n)),
+    tunnel: field('tunnel', (n) => reader.boolean(n, 'tunnel')) ?? false,
+    queryNameKeys: field('query-name-keys', (n) => reader.boolean(n, 'query-name-keys')) ?? false,
   };
 }
 

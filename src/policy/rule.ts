@@ -56,6 +56,17 @@ export interface RuleSettings {
   readonly timeout: TimeoutBehaviour;
   readonly shuntLifetimeSeconds: number;
   readonly proposals: IkeProposals | undefined;
+  /**
+   * An IPSECKEY whose gateway is another host may be used: tunnel mode to that gateway (RFC 4025
+   * §1.2). Off by default: oedns then only talks to the host itself, in transport mode.
+   */
+  readonly tunnel: boolean;
+  /**
+   * When a CNAME chain led from the name asked for to the host, keys published at the name asked
+   * for count too (after the host's own): for a service name pointing at a host the operator
+   * does not control. Off by default.
+   */
+  readonly queryNameKeys: boolean;
 }
 
 export interface PolicyRule {

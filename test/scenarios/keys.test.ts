@@ -332,3 +332,28 @@ rules:
     await rm(broken, { recursive: true, force: true });
   });
 });
+
+describe('tunnel mode by policy', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'oedns-policies-'));
+    await writeFile(join(dir, 'tunnel.yaml'), 'rules:\n  - domains: remote.keys.test\n    action: use\n    tunnel: true\n  - action: use\n');
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('uses an IPSECKEY for another gateway only where a rule says tunnel: true', async () => {
+    const harness = await start({ policies: dir });
+    const rec = recorder(harness);
+    const reply = ask(KEYS_LAB_HOSTS.remote.name, RRType.A);
+    await expect.poll(() => rec.waiting.length, { timeout: 5000 }).toBe(1);
+    rec.release();
+    expect((await reply).rcode).toBe(Rcode.NoError);
+    expect(rec.decisions[0]!.addresses[0]!.action).toMatchObject({ kind: 'protect', level: 'use', mode: 'tunnel', gateway: KEYS_LAB_HOSTS.gw.ipv4, key: { spkiPem: keys.keys.alice.spkiPem } });
+    await h!.stop();
+    // Without the rule (the built-in default): reported, not used.
+    const plain = await start();
+    const rec2 = recorder(plain);
+    await ask(KEYS_LAB_HOSTS.remote.name, RRType.A);
+    expect(rec2.decisions[0]!.addresses[0]).toMatchObject({ action: { kind: 'none' }, reason: expect.stringMatching(/gateway 192\.0\.2\.254 \(tunnel mode is not allowed\)/) });
+  });
+});

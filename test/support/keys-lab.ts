@@ -45,6 +45,8 @@ export const KEYS_LAB_HOSTS = {
   plain: { name: 'plain.keys.test.', ipv4: '192.0.2.40' },
   broken: { name: 'broken.keys.test.', ipv4: '192.0.2.50' },
   gw: { name: 'gw.keys.test.', ipv4: '192.0.2.254' },
+  /** Its only IPSECKEY names gw's address as gateway (alice's key): tunnel mode or nothing. */
+  remote: { name: 'remote.keys.test.', ipv4: '192.0.2.70' },
   dave: { name: 'dave.insecure.test.', ipv4: '192.0.2.60' },
 } as const;
 
@@ -82,6 +84,7 @@ export interface KeysLabExpected {
     readonly carol: readonly KeysLabRecord[];
     readonly broken: readonly KeysLabRecord[];
     readonly dave: readonly KeysLabRecord[];
+    readonly remote: readonly KeysLabRecord[];
   };
   /** _443._tcp.alice.keys.test. TLSA 3 1 1 (SHA-256 of the certificate's SPKI). */
   readonly tlsa: KeysLabRecord;
@@ -204,6 +207,7 @@ function expectedRecords(keys: KeysLab['keys'], certificate: KeysLabCertificate)
       carol: [ed(carol.name, keys.carol)],
       broken: [{ owner: broken.name, rdata: `10 0 ${Algorithm.Rsa} . ${b64(MALFORMED_RSA_KEY)}` }],
       dave: [ed(dave.name, keys.dave)],
+      remote: [{ owner: KEYS_LAB_HOSTS.remote.name, rdata: `10 1 ${Algorithm.EdDsa} ${KEYS_LAB_HOSTS.gw.ipv4} ${b64(ed25519Field(keys.alice))}` }],
     },
     tlsa: {
       owner: `_443._tcp.${alice.name}`,
@@ -233,6 +237,7 @@ function keysZoneRecords(expected: KeysLabExpected, certDerB64: string): string[
     ...address(plain),
     ...address(broken), ...expected.ipseckey.broken.map((r) => line(r, 'IPSECKEY')),
     ...address(gw),
+    ...address(KEYS_LAB_HOSTS.remote), ...expected.ipseckey.remote.map((r) => line(r, 'IPSECKEY')),
   ];
 }
 
