@@ -5,18 +5,18 @@
 import { setMaxListeners } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { networkInterfaces } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { MessageCache } from './cache/index.js';
 import {
-  buildConfig, formatEndpoint, mergeSettings, parseSettingsFile,
+  buildConfig, formatEndpoint, localAddresses, mergeSettings, parseSettingsFile,
   type Config, type Environment, type Settings,
 } from './config/index.js';
 import { ConfigError, errorMessage, ListenError } from './core/errors.js';
 import { createRootLogger, type Logger } from './core/log.js';
 import { Listeners } from './listener/index.js';
-import { DecisionBus, defaultDecision, KeyBroker, policyDecide, policyPlan, Resolver, type KeyBrokerDeps } from './pipeline/index.js';
-import { excludedRanges, PolicyStore, ShuntTable, type ExcludedRange } from './policy/index.js';
+import { DecisionRules } from './decision-rules.js';
+import { DecisionBus, KeyBroker, Resolver } from './pipeline/index.js';
+import { PolicyStore } from './policy/index.js';
 import { DnssecService, loadDnssecSetup, type DnssecSetup, type DnssecStats } from './dnssec-service.js';
 import { BOGUS_CACHE_SECONDS } from './dnssec/index.js';
 import { UpstreamPool } from './upstream/index.js';
@@ -30,9 +30,6 @@ export interface OednsOptions {
   readonly logDestination?: import('pino').DestinationStream | undefined;
 }
 
-function localAddresses(): string[] {
-  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
-}
 
 /** Flags, config file, resolv.conf and DNSSEC anchors, as `serve` and `lookup` use them. */
 export async function loadConfig(options: OednsOptions): Promise<{ config: Config; dnssec: DnssecSetup }> {
@@ -77,57 +74,6 @@ function warnIfHeapTooSmall(config: Config, log: Logger): void {
     const mb = (n: number): number => Math.ceil(n / 1024 / 1024);
     log.warn({ cacheMaxMb: mb(config.cache.maxBytes), heapLimitMb: mb(limitBytes), neededMb: mb(neededBytes) },
       `cache-max-mb is too large for the JavaScript heap: lower it, or start node with --max-old-space-size=${mb(neededBytes)}`);
-  }
-}
-
-/** A plan that also looks up the TLSA ports given by flag, whatever the rules name. */
-function withPorts(plan: NonNullable<KeyBrokerDeps['plan']>, ports: Config['keys']['tlsaPorts']): NonNullable<KeyBrokerDeps['plan']> {
-  if (ports.length === 0) return plan;
-  return (names) => {
-    const planned = plan(names);
-    const extra = ports.filter((p) => !planned.tlsa.some((t) => t.port === p.port && t.protocol === p.protocol));
-    return { ...planned, tlsa: [...planned.tlsa, ...extra] };
-  };
-}
-
-/**
- * How the keys step decides: by the policy directory when there is one (watched, and re-read on
- * SIGHUP; a broken reload keeps the previous set), else by the built-in default. Built-in
- * exclusions follow the configured upstreams and this host's addresses.
- */
-class DecisionRules {
-  readonly shunts = new ShuntTable();
-  private exclusions: readonly ExcludedRange[];
-
-  constructor(private config: Config, private readonly policies: PolicyStore | undefined) {
-    this.exclusions = DecisionRules.exclusionsOf(config);
-    policies?.watch();
-  }
-
-  private static exclusionsOf(config: Config): readonly ExcludedRange[] {
-    return excludedRanges({ upstreams: config.upstream.servers.map((s) => s.address), localAddresses: localAddresses() });
-  }
-
-  brokerSettings(): Pick<KeyBrokerDeps, 'decide' | 'plan' | 'tlsaPorts'> {
-    const store = this.policies;
-    if (!store) {
-      return { decide: defaultDecision({ waitMs: this.config.keys.answerTimeoutMs, onTimeout: this.config.keys.onTimeout }), plan: undefined, tlsaPorts: this.config.keys.tlsaPorts };
-    }
-    return {
-      decide: policyDecide({ policies: () => store.current, exclusions: () => this.exclusions, shunts: this.shunts }),
-      plan: withPorts(policyPlan(() => store.current), this.config.keys.tlsaPorts),
-      tlsaPorts: this.config.keys.tlsaPorts,
-    };
-  }
-
-  async reload(config: Config): Promise<void> {
-    this.config = config;
-    this.exclusions = DecisionRules.exclusionsOf(config);
-    await this.policies?.reload();
-  }
-
-  close(): void {
-    this.policies?.close();
   }
 }
 
