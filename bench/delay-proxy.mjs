@@ -5,13 +5,15 @@
 //   node delay-proxy.mjs --port PORT --upstream-port PORT --delay-ms MS
 //                        [--address 127.0.0.1] [--upstream-address 127.0.0.1]
 //
-// keys.sh runs it between both oedns and named when BENCH_UPSTREAM_DELAY_MS > 0 (see README.md):
-// on loopback named answers in about 20 µs, so without it nothing hides behind a round trip.
+// keys.sh runs it between both oedns and named, validate.sh between oedns and Unbound and named,
+// when BENCH_UPSTREAM_DELAY_MS > 0 (see README.md): on loopback named answers in about 20 µs, so
+// without it nothing hides behind a round trip, and round trips waited for one after the other
+// cost next to nothing.
 //
-// UDP only. oedns asks upstream with a 1232-byte EDNS buffer and retries over TCP only after a
-// truncated (TC) answer; keys.sh checks named's TruncatedResp counter, and in the keys lab (every
-// algorithm keys-lab.sh offers, RSA keys of 2048 bits) no answer is that large. A truncated reply
-// is still relayed, and counted.
+// UDP only. oedns asks upstream with a 1232-byte EDNS buffer (Unbound 1.17's default is the same)
+// and retries over TCP only after a truncated (TC) answer; both scripts check named's TruncatedResp
+// counter, and in their labs (every algorithm keys-lab.sh and validate-lab.sh offer, RSA keys of
+// 2048 bits) no answer is that large. A truncated reply is still relayed, and counted.
 //
 // One socket faces the clients, one (connected) faces the upstream server. oedns sends each query
 // from a fresh socket, so client flows are many and short; instead of a socket per flow, each

@@ -1,13 +1,13 @@
 # What keys.sh needs beyond lib.sh (sourced after it): two oedns side by side (ports, start, clean-up),
-# the optional delay proxy in front of named, one sequential pass with seq-client.mjs, named's
-# server counters, and the host facts without Unbound. Sourcing it replaces lib.sh's EXIT trap
-# with keys_cleanup, which ends in lib.sh's cleanup.
+# one sequential pass with seq-client.mjs, and the host facts without Unbound. The delay proxy
+# (start_delay_proxy, UPSTREAM) and named's server counters (named_nsstat) are lib.sh's. Sourcing
+# it replaces lib.sh's EXIT trap with keys_cleanup, which ends in lib.sh's cleanup.
 # shellcheck shell=bash
 
 # Two oedns run side by side, named by their mode: plain (--no-keys) and keys. Only one is
 # measured at a time; the other sits idle. PIDS, PORTS and LOGS hold them under those names, so
 # lib.sh's wait_for_answer, run_dnsperf and measure_begin/measure_end take "plain" or "keys" as
-# the server. lib.sh's cleanup stops only oedns, unbound and named, hence keys_cleanup.
+# the server. lib.sh's cleanup stops only oedns, unbound, proxy and named, hence keys_cleanup.
 readonly OEDNS_MODES=(plain keys)
 
 # choose_keys_ports: PORTS[named], STATS_PORT (named's statistics channel), PORTS[plain],
@@ -20,26 +20,6 @@ choose_keys_ports() {
   PORTS=([named]=$named [plain]=$plain [keys]=$keys [proxy]=$proxy)
 }
 
-# UPSTREAM: the server both oedns forward to, by its name in PORTS: named, or proxy (the delay
-# proxy in front of named) once start_delay_proxy has run.
-UPSTREAM=named
-
-# start_delay_proxy MS: delay-proxy.mjs on PORTS[proxy], relaying to named and holding each reply
-# MS milliseconds, kept as PIDS[proxy]; its summary line (on SIGTERM) goes to LOGS[proxy].
-start_delay_proxy() {
-  LOGS[proxy]=$TMP/delay-proxy.log
-  node "$BENCH_DIR/delay-proxy.mjs" --address "$ADDRESS" --port "${PORTS[proxy]}" \
-    --upstream-address "$ADDRESS" --upstream-port "${PORTS[named]}" --delay-ms "$1" \
-    </dev/null >"${LOGS[proxy]}" 2>&1 &
-  PIDS[proxy]=$!
-}
-
-# named_nsstat COUNTER: one of named's server counters (nsstats; a counter still at 0 is absent).
-named_nsstat() {
-  curl -sf --max-time 5 "http://$ADDRESS:$STATS_PORT/json/v1/server" |
-    node --input-type=module -e \
-      'let s = ""; for await (const c of process.stdin) s += c; console.log(JSON.parse(s).nsstats?.[process.argv[1]] ?? 0);' "$1"
-}
 
 # start_oedns_as MODE LEVEL FLAG...: as lib.sh's start_oedns (same command line, as users start
 # it), but listening on PORTS[MODE], forwarding to UPSTREAM, logging at LEVEL into LOGS[MODE] and

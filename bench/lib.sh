@@ -1,7 +1,8 @@
-# Shared by run.sh and validate.sh, which source it: checking the host, choosing ports, writing
-# named's and Unbound's configs, starting and stopping named, oedns and Unbound, and measuring one
-# pass (a dnsperf run, or another client between measure_begin and measure_end). Set LOG_TAG (the
-# prefix of log lines) before sourcing.
+# Shared by run.sh, validate.sh and keys.sh, which source it: checking the host, choosing ports,
+# writing named's and Unbound's configs, starting and stopping named, oedns, Unbound and the
+# optional delay proxy in front of named (delay-proxy.mjs), and measuring one pass (a dnsperf run,
+# or another client between measure_begin and measure_end). Set LOG_TAG (the prefix of log lines)
+# before sourcing.
 #
 # Sourcing it installs the EXIT, INT and TERM traps: on exit every process in PIDS is stopped by its
 # PID and TMP is removed (BENCH_KEEP=1 keeps it). Everything listens on ADDRESS (loopback) only.
@@ -114,7 +115,7 @@ stop_process() {
 cleanup() {
   local status=$? name
   trap - EXIT INT TERM
-  for name in oedns unbound named; do
+  for name in oedns unbound proxy named; do
     if [[ -n ${PIDS[$name]:-} ]]; then
       stop_process "$name"
       log "stopped $name: $STOPPED"
@@ -181,14 +182,25 @@ record_host_facts() {
   fact version.dnsperf "$(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
 }
 
-# Sets PORTS[named], PORTS[oedns], PORTS[unbound] and STATS_PORT (named's statistics channel).
+# choose_ports [NAME...]: sets PORTS[named], PORTS[oedns], PORTS[unbound] and STATS_PORT (named's
+# statistics channel), and PORTS[NAME] for each further NAME (e.g. proxy), all distinct.
 STATS_PORT=
 choose_ports() {
-  local named oedns unbound
-  read -r named STATS_PORT oedns unbound < <(node "$BENCH_DIR/free-port.mjs" 4)
-  [[ -n $unbound ]] || die "could not choose free ports"
-  PORTS=([named]=$named [oedns]=$oedns [unbound]=$unbound)
+  local wanted=$((4 + $#)) name i=4 ports=()
+  read -r -a ports < <(node "$BENCH_DIR/free-port.mjs" "$wanted")
+  ((${#ports[@]} == wanted)) || die "could not choose free ports"
+  STATS_PORT=${ports[1]}
+  PORTS=([named]=${ports[0]} [oedns]=${ports[2]} [unbound]=${ports[3]})
+  for name in "$@"; do
+    PORTS[$name]=${ports[i]}
+    i=$((i + 1))
+  done
 }
+
+# UPSTREAM: the server the resolvers forward to (start_oedns's --upstream, write_unbound_conf's
+# forward-addr), by its name in PORTS: named, or proxy (delay-proxy.mjs in front of named, started
+# by start_delay_proxy). Set it before write_unbound_conf and start_oedns.
+UPSTREAM=named
 
 # write_named_conf RECURSION: TMP/named.conf serving the zones of TMP/zones.txt ("ORIGIN FILE" a
 # line). Every path named would otherwise use (/etc/bind, /var/cache/bind, /run/named) points into
@@ -217,8 +229,8 @@ EOF
   } >"$TMP/named.conf"
 }
 
-# write_unbound_conf SERVER_LINE...: TMP/unbound.conf, a caching forwarder to named with one
-# thread, plus the given server: lines. test. is one of Unbound's default local zones (RFC 6761),
+# write_unbound_conf SERVER_LINE...: TMP/unbound.conf, a caching forwarder to UPSTREAM (named, or
+# the delay proxy in front of it) with one thread, plus the given server: lines. test. is one of Unbound's default local zones (RFC 6761),
 # so it must be switched off to be forwarded.
 write_unbound_conf() {
   {
@@ -246,7 +258,7 @@ remote-control:
   control-enable: no
 forward-zone:
   name: "."
-  forward-addr: $ADDRESS@${PORTS[named]}
+  forward-addr: $ADDRESS@${PORTS[$UPSTREAM]}
 EOF
   } >"$TMP/unbound.conf"
 }
@@ -256,12 +268,12 @@ start_named() {
   PIDS[named]=$!
 }
 
-# start_oedns FLAG...: oedns serve forwarding to named, as users start it (see the main README on
-# memory), with the given flags and BENCH_OEDNS_ARGS.
+# start_oedns FLAG...: oedns serve forwarding to UPSTREAM (named, or the delay proxy in front of
+# it), as users start it (see the main README on memory), with the given flags and BENCH_OEDNS_ARGS.
 start_oedns() {
   # shellcheck disable=SC2086 # BENCH_OEDNS_ARGS is a list of extra flags
   (cd "$REPO_DIR" && exec node --max-old-space-size=512 dist/cli.js serve --listen "$ADDRESS:${PORTS[oedns]}" \
-    --upstream "$ADDRESS:${PORTS[named]}" --log-level warn "$@" ${BENCH_OEDNS_ARGS:-}) \
+    --upstream "$ADDRESS:${PORTS[$UPSTREAM]}" --log-level warn "$@" ${BENCH_OEDNS_ARGS:-}) \
     </dev/null >"${LOGS[oedns]}" 2>&1 &
   PIDS[oedns]=$!
 }
@@ -271,11 +283,28 @@ start_unbound() {
   PIDS[unbound]=$!
 }
 
+# start_delay_proxy MS: delay-proxy.mjs on PORTS[proxy], relaying to named and holding each reply
+# MS milliseconds, kept as PIDS[proxy]; its summary line (on SIGTERM) goes to LOGS[proxy].
+start_delay_proxy() {
+  LOGS[proxy]=$TMP/delay-proxy.log
+  node "$BENCH_DIR/delay-proxy.mjs" --address "$ADDRESS" --port "${PORTS[proxy]}" \
+    --upstream-address "$ADDRESS" --upstream-port "${PORTS[named]}" --delay-ms "$1" \
+    </dev/null >"${LOGS[proxy]}" 2>&1 &
+  PIDS[proxy]=$!
+}
+
 # --- measuring ------------------------------------------------------------------------------
 named_queries() {
   curl -sf --max-time 5 "http://$ADDRESS:$STATS_PORT/json/v1/server" |
     node --input-type=module -e \
       'let s = ""; for await (const c of process.stdin) s += c; console.log(JSON.parse(s).opcodes?.QUERY ?? 0);'
+}
+
+# named_nsstat COUNTER: one of named's server counters (nsstats; a counter still at 0 is absent).
+named_nsstat() {
+  curl -sf --max-time 5 "http://$ADDRESS:$STATS_PORT/json/v1/server" |
+    node --input-type=module -e \
+      'let s = ""; for await (const c of process.stdin) s += c; console.log(JSON.parse(s).nsstats?.[process.argv[1]] ?? 0);' "$1"
 }
 
 # CPU time (user + system) a process has used, in clock ticks (proc(5): fields 14 and 15).

@@ -6,6 +6,9 @@
 // SERVER-loaded.json (parse-dnsperf.mjs), with the same fields, and facts.txt, one "key value" per
 // line, written by validate.sh (configuration, upstream query counts, CPU time, AD counts, spot
 // checks, how each resolver exited). The warm-up's results are there too and left out on purpose.
+// With an upstream delay (facts.upstreamDelayMs > 0) it also holds proxy-sequential.json: the
+// sequential names asked of named through delay-proxy.mjs, which both resolvers then forward
+// through; facts.txt then has the proxy's summary line and named's truncation counters.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostConfig, pad, parseJsonLine, pinoLevel, ratio, readFacts, round, tallyLog, writeSummary } from './report-lib.mjs';
@@ -15,7 +18,8 @@ if (outJson === undefined) throw new Error('usage: validate-report.mjs RESULTS_D
 
 /** Target from issue 3; informational, it never changes the exit code. */
 const TARGET_P50_RATIO = 1.5;
-const SERVERS = ['named', 'oedns', 'unbound'];
+/** Table rows in order; proxy (named through delay-proxy.mjs) only with a delay, sequential pass only. */
+const SERVERS = ['named', 'proxy', 'oedns', 'unbound'];
 const RESOLVERS = ['oedns', 'unbound'];
 /** The measured passes in the order they run. The target is judged on per-query latency, the first. */
 const PASSES = ['sequential', 'loaded'];
@@ -24,12 +28,16 @@ const TARGET_PASS = 'sequential';
 const facts = await readFacts(resultsDir);
 const zones = facts.zones;
 const seqDnssecOk = facts.seqDnssecOk === 1;
+/** Milliseconds delay-proxy.mjs held each of named's replies; 0: both resolvers asked named directly. */
+const delayMs = facts.upstreamDelayMs ?? 0;
+const proxySummary = delayMs > 0 ? (parseJsonLine(String(facts['proxy.summary'] ?? '')) ?? null) : null;
 
 const runs = {};
 const ratios = {};
 for (const pass of PASSES) {
   runs[pass] = {};
   for (const server of SERVERS) {
+    if (server === 'proxy' && delayMs === 0) continue;
     const run = await readRun(server, pass);
     if (run !== null) runs[pass][server] = run;
   }
@@ -48,13 +56,13 @@ const resolvers = Object.fromEntries(
   RESOLVERS.map((r) => [r, { recheckAdAnswers: facts[`ad.${r}`] ?? null, spotCheck: facts[`spot.${r}`] ?? null, exit: facts[`${r}.exit`] ?? null }]),
 );
 
-const checks = RESOLVERS.flatMap(resolverChecks);
+const checks = [...RESOLVERS.flatMap(resolverChecks), ...upstreamPathChecks()];
 const valid = checks.every((c) => c.pass);
 
 const target = ratios[TARGET_PASS];
 const targets = [
   {
-    name: `oedns p50 <= ${TARGET_P50_RATIO} x Unbound p50, ${TARGET_PASS} pass (one query in flight)`,
+    name: `oedns p50 <= ${TARGET_P50_RATIO} x Unbound p50, ${TARGET_PASS} pass (one query in flight), ${upstreamPhrase()}`,
     judgedOn: TARGET_PASS,
     value: target.p50,
     p99Ratio: target.p99,
@@ -75,6 +83,14 @@ await writeSummary(outJson, {
     algorithm: facts.algorithm,
     oednsBuild: facts.oednsBuild ?? null,
     queryTimeoutSeconds: facts.queryTimeoutSeconds,
+    upstream: {
+      delayMs,
+      via: delayMs > 0 ? 'delay-proxy.mjs (UDP; each reply held delayMs)' : 'named directly',
+      proxy: proxySummary,
+      proxyExit: facts['proxy.exit'] ?? null,
+      namedTruncatedAnswers: facts['named.truncatedAnswers'] ?? null,
+      namedTcpRequests: facts['named.tcpRequests'] ?? null,
+    },
     sequential: { client: 'seq-client.mjs', inFlight: 1, dnssecOk: seqDnssecOk },
     loaded: { client: 'dnsperf', clients: facts.clients, maxOutstanding: facts.maxOutstanding, extraArgs: facts.loadedDnsperfArgs },
     ...hostConfig(facts),
@@ -93,8 +109,9 @@ async function readRun(server, pass) {
   const parsed = JSON.parse(await readFile(join(resultsDir, `${server}-${pass}.json`), 'utf8').catch(() => 'null'));
   if (parsed === null) return null;
   const cpuSeconds = facts[`cpu.${server}.${pass}`] ?? null;
-  // named's own count is just the lookups themselves; for a resolver it is what it asked upstream.
-  const upstream = server === 'named' ? null : (facts[`upstream.${server}.${pass}`] ?? null);
+  // named's own count (directly or through the proxy) is just the lookups themselves; for a
+  // resolver it is what it asked upstream.
+  const upstream = server === 'named' || server === 'proxy' ? null : (facts[`upstream.${server}.${pass}`] ?? null);
   return {
     ...parsed,
     upstreamQueries: upstream,
@@ -152,6 +169,40 @@ function resolverChecks(r) {
   return checks;
 }
 
+/**
+ * The upstream path, with a delay only: no answer from named was truncated (a resolver would retry
+ * it over TCP, which the delay proxy does not relay), and the proxy relayed an answer to every
+ * query, held each at least the delay, dropped nothing, and stopped on SIGTERM.
+ */
+function upstreamPathChecks() {
+  if (delayMs === 0) return [];
+  const truncated = facts['named.truncatedAnswers'];
+  const p = proxySummary;
+  return [
+    {
+      resolver: 'named',
+      name: 'no truncated answer upstream (no lookup needed TCP, which the proxy does not relay)',
+      pass: truncated === 0,
+      detail: `TruncatedResp ${truncated ?? 'n/a'}, TCP requests ${facts['named.tcpRequests'] ?? 'n/a'}`,
+    },
+    {
+      resolver: 'delay proxy',
+      name: `every query relayed and answered, each reply held ${delayMs} ms, nothing dropped`,
+      pass: p !== null && p.queries > 0 && p.replies === p.queries && p.inFlight === 0 &&
+        p.forgotten === 0 && p.stray === 0 && p.refused === 0 && p.malformed === 0 && p.full === 0 && p.errors === 0 &&
+        p.heldMinMs !== null && p.heldMinMs >= delayMs,
+      detail: p === null ? 'no summary' : `${p.queries} queries, ${p.replies} replies, ${p.truncated} truncated, ${p.forgotten} unanswered, ` +
+        `${p.stray + p.refused + p.malformed + p.full + p.errors} dropped or failed; held ${p.heldMinMs}-${p.heldMaxMs} ms, mean ${p.heldMeanMs}; ` +
+        `exit on SIGTERM: ${facts['proxy.exit'] ?? 'n/a'}`,
+    },
+  ];
+}
+
+/** How both resolvers reached named, for the header and the target line. */
+function upstreamPhrase() {
+  return delayMs > 0 ? `upstream delay ${delayMs} ms (delay-proxy.mjs)` : 'no upstream delay (named on loopback)';
+}
+
 function reportLines() {
   const warmup = facts.warmupZones > 0 ? `warmed up on ${facts.warmupZones} other zones (dnsperf${seqDnssecOk ? ' -D' : ''})` : 'no warm-up';
   const extraArgs = facts.loadedDnsperfArgs === 'none' ? '' : ` ${facts.loadedDnsperfArgs}`;
@@ -159,11 +210,16 @@ function reportLines() {
     sequential: `sequential: one query in flight (seq-client.mjs, ${seqDnssecOk ? 'EDNS with DO' : 'no EDNS'}), ${zones} zones`,
     loaded: `loaded: dnsperf -c ${facts.clients} -q ${facts.maxOutstanding}${extraArgs}, ${zones} other zones`,
   };
-  const widths = [17, 8, 8, 8, 8, 8, 8, 7, 5, 9, 8, 5, 7];
+  const widths = [delayMs > 0 ? 22 : 17, 8, 8, 8, 8, 8, 8, 7, 5, 9, 8, 5, 7];
+  const labels = { named: 'named (direct)', proxy: `named (+${delayMs} ms proxy)` };
   const lines = [
     '',
     `== cold validated lookups: www.zNNNN.test. A, once per signed zone (${facts.algorithm}); each resolver`,
     `   started fresh, root and test. keys primed, ${warmup}; every measured zone asked for the first time`,
+    delayMs > 0
+      ? `   upstream: named through delay-proxy.mjs, each reply held ${delayMs} ms (measured: mean ${proxySummary?.heldMeanMs ?? 'n/a'} ms, ` +
+        `max ${proxySummary?.heldMaxMs ?? 'n/a'} ms): every upstream round trip ${delayMs} ms longer, for both resolvers`
+      : '   upstream: named directly on loopback (answers in about 0.02 ms; BENCH_UPSTREAM_DELAY_MS=0)',
     `   oedns build: ${facts.oednsBuild ?? 'n/a'}`,
   ];
   for (const pass of PASSES) {
@@ -175,7 +231,7 @@ function reportLines() {
     for (const server of SERVERS) {
       const run = runs[pass][server];
       if (run === undefined) continue;
-      const label = server === 'named' ? 'named (direct)' : server;
+      const label = labels[server] ?? server;
       const cells = [label, run.qps, run.avgMs, run.p50Ms, run.p90Ms, run.p99Ms, run.maxMs, run.rcodes.NOERROR ?? 0, run.lost];
       lines.push(pad([...cells, run.upstreamQueries, run.upstreamPerLookup, run.cpuPercent, run.cpuMsPerLookup], widths));
     }
@@ -185,6 +241,7 @@ function reportLines() {
   lines.push(
     '',
     '   named (direct) = the same names asked of named itself: the floor under both resolvers.',
+    ...(delayMs > 0 ? [`   named (+${delayMs} ms proxy) = the same, through the delay proxy: one upstream round trip as both resolvers see it.`] : []),
     '   upstream = queries named received during the pass; up/look = per lookup; cpu% = resolver CPU / pass time.',
     '',
     '== checks',

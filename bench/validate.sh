@@ -4,15 +4,17 @@
 # lib.sh (see bench/README.md); the lab is written by validate-lab.sh, the report by
 # validate-report.mjs, the sequential pass by seq-client.mjs.
 #
-#   bench/validate.sh                     # 200 signed child zones per pass, ECDSAP256SHA256
-#   BENCH_ZONES=50 bench/validate.sh      # quick run while developing
+#   bench/validate.sh                              # 200 signed child zones per pass, ECDSAP256SHA256
+#   BENCH_ZONES=50 bench/validate.sh               # quick run while developing
+#   BENCH_UPSTREAM_DELAY_MS=20 bench/validate.sh   # named 20 ms of round trip away
 #
 # Variables: BENCH_ZONES (200 zones per measured pass), BENCH_WARMUP (200 warm-up zones; 0 skips
 # the warm-up), BENCH_ALGORITHM (ECDSAP256SHA256; any dnssec-keygen name), BENCH_SEQ_DO (1: the
 # sequential pass and the warm-up ask with DO, as dnsperf -D; 0: without EDNS), BENCH_CLIENTS (1)
 # and BENCH_MAX_OUTSTANDING (10) for dnsperf -c and -q, BENCH_OEDNS_ARGS and BENCH_DNSPERF_ARGS
-# (extra flags; the latter for the loaded pass, e.g. -D to ask with DO), BENCH_KEEP=1 (keep the
-# temp dir).
+# (extra flags; the latter for the loaded pass, e.g. -D to ask with DO), BENCH_UPSTREAM_DELAY_MS
+# (0: both resolvers forward to named directly; above 0, through delay-proxy.mjs, which holds each
+# of named's replies that many ms), BENCH_KEEP=1 (keep the temp dir).
 #
 # The lab has BENCH_WARMUP + 2 x BENCH_ZONES child zones, split into three disjoint sets of names
 # www.zNNNN.test. A. Each resolver is started fresh, primed (test. SOA validates the root's and
@@ -26,6 +28,12 @@
 # Every measured lookup is the first of its zone (its DS, its DNSKEY, its answer all asked
 # upstream). dnsperf -q 1 is not used for the sequential pass: dnsperf 2.10 then sometimes paces
 # itself to ~20 queries/s when answers take over ~1 ms, and the idle gaps change what is measured.
+#
+# With BENCH_UPSTREAM_DELAY_MS above 0, oedns's --upstream and Unbound's forward-addr both point at
+# delay-proxy.mjs, and the sequential names are also asked of named through it (the floor per
+# round trip). On loopback named answers in about 20 us, so without a delay a cold lookup is nearly
+# all resolver CPU, and how many round trips each resolver waits for one after the other hardly
+# shows; with one, it does.
 #
 # Everything listens on 127.0.0.1 only, on ports free at run time; every process this script
 # starts is stopped by its PID on exit, and the temp directory goes too (BENCH_KEEP=1 keeps it).
@@ -45,11 +53,13 @@ readonly SEQ_DO=${BENCH_SEQ_DO:-1}
 # passes a query unanswered within 5 s counts as lost.
 readonly CLIENTS=${BENCH_CLIENTS:-1}
 readonly MAX_OUTSTANDING=${BENCH_MAX_OUTSTANDING:-10}
+readonly UPSTREAM_DELAY_MS=${BENCH_UPSTREAM_DELAY_MS:-0}
 readonly OUT_JSON=$BENCH_DIR/out/validate.json
 
 require_positive_integers ZONES CLIENTS MAX_OUTSTANDING
 [[ $WARMUP =~ ^(0|[1-9][0-9]*)$ ]] || die "BENCH_WARMUP must be a whole number (0 skips the warm-up), got '$WARMUP'"
 [[ $SEQ_DO == 0 || $SEQ_DO == 1 ]] || die "BENCH_SEQ_DO must be 0 or 1, got '$SEQ_DO'"
+[[ $UPSTREAM_DELAY_MS =~ ^(0|[1-9][0-9]*)$ ]] || die "BENCH_UPSTREAM_DELAY_MS must be a whole number of milliseconds (0: no proxy), got '$UPSTREAM_DELAY_MS'"
 readonly LAB_ZONES=$((WARMUP + 2 * ZONES))
 ((LAB_ZONES <= 9999)) || die "BENCH_WARMUP + 2 x BENCH_ZONES must be at most 9999 (zones are z0001..z9999), got $LAB_ZONES"
 case $ALGORITHM in
@@ -71,6 +81,7 @@ fact queryTimeoutSeconds "$QUERY_TIMEOUT_SECONDS"
 fact clients "$CLIENTS"
 fact maxOutstanding "$MAX_OUTSTANDING"
 fact loadedDnsperfArgs "${BENCH_DNSPERF_ARGS:-none}"
+fact upstreamDelayMs "$UPSTREAM_DELAY_MS"
 record_host_facts
 
 log "signing the lab hierarchy (., test., $LAB_ZONES child zones, $ALGORITHM) in $TMP"
@@ -94,7 +105,15 @@ split_queries() {
 }
 split_queries
 
-choose_ports
+# With a delay, both resolvers forward to the proxy (UPSTREAM, which write_unbound_conf and
+# start_oedns read), which relays every query to named at once (named's statistics still count
+# each one) and holds each reply UPSTREAM_DELAY_MS ms.
+if ((UPSTREAM_DELAY_MS > 0)); then
+  choose_ports proxy
+  UPSTREAM=proxy
+else
+  choose_ports
+fi
 # named hosts the root, so with recursion on it follows nothing off the lab; it answers every
 # zone authoritatively, and DS queries from the parent zone.
 write_named_conf 'recursion yes; allow-recursion { 127.0.0.0/8; };'
@@ -107,6 +126,11 @@ log "starting named on $ADDRESS#${PORTS[named]} with $((LAB_ZONES + 2)) zones"
 start_named
 wait_for_answer named "${PORTS[named]}" "${LOGS[named]}" . SOA aa
 wait_for_answer named "${PORTS[named]}" "${LOGS[named]}" "$(printf 'www.z%04d.test.' "$LAB_ZONES")" A aa
+if [[ $UPSTREAM == proxy ]]; then
+  log "starting delay-proxy.mjs on $ADDRESS#${PORTS[proxy]}: queries to named, each reply held $UPSTREAM_DELAY_MS ms"
+  start_delay_proxy "$UPSTREAM_DELAY_MS"
+  wait_for_answer proxy "${PORTS[proxy]}" "${LOGS[proxy]}" . SOA aa
+fi
 
 # --- measuring ------------------------------------------------------------------------------
 # With BENCH_SEQ_DO=1 the warm-up and the sequential pass ask with DO (dnsperf -D; seq-client's
@@ -164,13 +188,19 @@ log "baseline: named directly"
 warm_up named
 sequential_pass named
 loaded_pass named
+# With a delay, the sequential names through the proxy too: one upstream round trip as both
+# resolvers see it.
+if [[ $UPSTREAM == proxy ]]; then
+  log "baseline: named through the delay proxy"
+  sequential_pass proxy
+fi
 
 # Each resolver is started fresh, one after the other (the machine has two cores, and the clients
 # and named need them). The readiness probe, test. SOA, validates the root's and test.'s keys for
 # both, so every measured lookup costs the same chain step in both: the zone's DS from test.,
 # its DNSKEY, and the answer.
 for resolver in oedns unbound; do
-  log "starting $resolver on $ADDRESS#${PORTS[$resolver]}"
+  log "starting $resolver on $ADDRESS#${PORTS[$resolver]}, forwarding to $UPSTREAM on $ADDRESS#${PORTS[$UPSTREAM]}"
   if [[ $resolver == oedns ]]; then
     # --no-keys: validation alone, as Unbound does it (bench/keys.sh measures the keys step).
     start_oedns --trust-anchor "$TMP/root.ds" --no-keys
@@ -187,5 +217,15 @@ for resolver in oedns unbound; do
   stop_process "$resolver"
   fact "$resolver.exit" "$STOPPED"
 done
+# Unbound and oedns retry a truncated UDP answer over TCP, which the delay proxy does not relay:
+# named's counters show whether any answer was truncated, and whether anything came over TCP.
+fact named.truncatedAnswers "$(named_nsstat TruncatedResp)"
+fact named.tcpRequests "$(named_nsstat ReqTCP)"
+if [[ -n ${PIDS[proxy]:-} ]]; then
+  stop_process proxy
+  fact proxy.exit "$STOPPED"
+  fact proxy.summary "$(tail -n 1 "${LOGS[proxy]}")"
+  log "stopped delay proxy: $STOPPED; $(tail -n 1 "${LOGS[proxy]}")"
+fi
 
 node "$BENCH_DIR/validate-report.mjs" "$RESULTS" "${LOGS[oedns]}" "${LOGS[unbound]}" "$OUT_JSON"
