@@ -38,3 +38,8 @@ export class ForwardingLoopError extends AppError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** An IPsec backend could not apply or list policies: the command or request, and its error. */
+export class BackendError extends AppError {
+  readonly code = 'ERR_IPSEC_BACKEND';
+}
