@@ -40,6 +40,7 @@ async function serve(argv: Record<string, unknown>): Promise<void> {
     'answer-timeout-ms': number('answer-timeout-ms'),
     'answer-timeout-action': argv['answer-timeout-action'] as string | undefined,
     policies: argv['policies'] as string | undefined,
+    'ipsec-backend': argv['ipsec-backend'] as string | undefined,
   };
   let oedns: Oedns;
   try {
@@ -102,7 +103,8 @@ await yargs(hideBin(process.argv))
       .option('tlsa-port', { type: 'string', array: true, nargs: 1, describe: 'PORT[/tcp|udp|sctp] whose TLSA (_PORT._PROTO.NAME) is looked up with each A/AAAA answer (repeatable)', group: 'Keys:' })
       .option('answer-timeout-ms', { type: 'number', describe: 'how long an A/AAAA answer waits for its decision to be in place (default 2000)', group: 'Keys:' })
       .option('answer-timeout-action', { type: 'string', choices: ['answer', 'servfail'], describe: 'what happens then: answer anyway (default) or SERVFAIL', group: 'Keys:' })
-      .option('policies', { type: 'string', describe: 'DIR of policy files (default: policies/ beside --config if it exists, else the built-in opportunistic default)', group: 'Keys:' }),
+      .option('policies', { type: 'string', describe: 'DIR of policy files (default: policies/ beside --config if it exists, else the built-in opportunistic default)', group: 'Keys:' })
+      .option('ipsec-backend', { type: 'string', choices: ['none', 'dry-run'], describe: 'where decisions become IPsec policies: none (default; subscribers only) or dry-run (recorded and logged); xfrm, setkey, vici, racoon are coming', group: 'Keys:' }),
     (argv) => serve(argv as Record<string, unknown>),
   )
   .command(

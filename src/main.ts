@@ -15,7 +15,9 @@ import { ConfigError, errorMessage, ListenError } from './core/errors.js';
 import { createRootLogger, type Logger } from './core/log.js';
 import { Listeners } from './listener/index.js';
 import { DecisionRules } from './decision-rules.js';
-import { DecisionBus, KeyBroker, Resolver } from './pipeline/index.js';
+import { DryRunBackend, PolicyManager } from './ipsec/index.js';
+import { DecisionBus, KeyBroker, Resolver, specsOf } from './pipeline/index.js';
+import { typeName } from './wire/index.js';
 import { PolicyStore } from './policy/index.js';
 import { DnssecService, loadDnssecSetup, type DnssecSetup, type DnssecStats } from './dnssec-service.js';
 import { BOGUS_CACHE_SECONDS } from './dnssec/index.js';
@@ -96,6 +98,8 @@ export class Oedns {
     /** The keys step; undefined with --no-keys. */
     readonly keys: KeyBroker | undefined,
     private readonly rules: DecisionRules,
+    /** The policy lifecycle in front of the IPsec backend; undefined with ipsec-backend none. */
+    readonly ipsec: PolicyManager | undefined,
   ) {
     setMaxListeners(0, this.shutdown.signal);
   }
@@ -125,6 +129,11 @@ export class Oedns {
       })
       : undefined;
     resolver = new Resolver({ cache, upstream, log: pipelineLog, validator: validation, failureCacheSeconds: BOGUS_CACHE_SECONDS, keys });
+    const ipsec = config.keys.ipsecBackend === 'dry-run' ? new PolicyManager(new DryRunBackend(), log.child({ mod: 'ipsec' })) : undefined;
+    if (ipsec) {
+      ipsec.start();
+      decisions.subscribe((d, signal) => ipsec.put(`${d.qname}/${typeName(d.qtype)}`, specsOf(d), d.expiresAtMs, signal));
+    }
     const pipeline = resolver;
     let self: Oedns | undefined;
     const listeners = new Listeners(
@@ -132,7 +141,7 @@ export class Oedns {
       { idleTimeoutMs: config.tcpIdleTimeoutMs, maxConnections: config.tcpMaxConnections },
       listenerLog,
     );
-    self = new Oedns(options, config, [log, ...children], cache, upstream, pipeline, validation, listeners, decisions, keys, rules);
+    self = new Oedns(options, config, [log, ...children], cache, upstream, pipeline, validation, listeners, decisions, keys, rules, ipsec);
     try {
       await self.openListeners(config);
     } catch (error) {
@@ -256,6 +265,8 @@ export class Oedns {
     this.shutdown.abort(new Error('oedns is shutting down'));
     this.rules.close();
     await this.listeners.closeAll();
+    // Everything oedns installed goes with it.
+    await this.ipsec?.stop(new AbortController().signal).catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'removing IPsec policies failed'));
     this.log.info({ stats: this.resolver.stats, cache: this.cache.stats(), dnssec: this.validation.stats }, 'oedns stopped');
   }
 }

@@ -51,6 +51,8 @@ export interface KeysConfig {
    * undefined: the built-in default decision (opportunistic, as policies/default.yaml says).
    */
   readonly policiesDir: string | undefined;
+  /** Where decisions become policies: `none` (subscribers only), `dry-run` (recorded, logged). */
+  readonly ipsecBackend: (typeof IPSEC_BACKENDS)[number];
 }
 
 export interface Config {
@@ -88,6 +90,7 @@ export interface Settings {
   readonly 'answer-timeout-ms'?: number | undefined;
   readonly 'answer-timeout-action'?: string | undefined;
   readonly policies?: string | undefined;
+  readonly 'ipsec-backend'?: string | undefined;
 }
 
 const LIST_KEYS = ['listen', 'upstream', 'trust-anchor', 'insecure', 'tlsa-port'] as const;
@@ -96,7 +99,9 @@ const NUMBER_KEYS = [
   'upstream-timeout-ms', 'query-timeout-ms', 'upstream-dead-seconds', 'tcp-idle-timeout-ms', 'tcp-max-connections',
   'answer-timeout-ms',
 ] as const;
-const STRING_KEYS = ['log-level', 'answer-timeout-action', 'policies'] as const;
+const STRING_KEYS = ['log-level', 'answer-timeout-action', 'policies', 'ipsec-backend'] as const;
+/** Backends that can be chosen today (issue 6 adds xfrm, setkey, vici, racoon). */
+export const IPSEC_BACKENDS = ['none', 'dry-run'] as const;
 const BOOLEAN_KEYS = ['keys'] as const;
 export const SETTING_KEYS: readonly string[] = [...LIST_KEYS, ...STRING_KEYS, ...BOOLEAN_KEYS, ...NUMBER_KEYS];
 const TIMEOUT_ACTIONS = ['answer', 'servfail'] as const;
@@ -200,6 +205,11 @@ export function parseTlsaPort(text: string): KeysConfig['tlsaPorts'][number] {
   return { port, protocol: (match[2] ?? 'tcp') as 'tcp' | 'udp' | 'sctp' };
 }
 
+function ipsecBackend(name: string): KeysConfig['ipsecBackend'] {
+  if (!(IPSEC_BACKENDS as readonly string[]).includes(name)) throw new ConfigError(`ipsec-backend "${name}" is not one of ${IPSEC_BACKENDS.join(', ')}`);
+  return name as KeysConfig['ipsecBackend'];
+}
+
 function keysConfig(settings: Settings): KeysConfig {
   const action = settings['answer-timeout-action'] ?? 'answer';
   if (!(TIMEOUT_ACTIONS as readonly string[]).includes(action)) {
@@ -211,6 +221,7 @@ function keysConfig(settings: Settings): KeysConfig {
     answerTimeoutMs: positiveInteger(settings, 'answer-timeout-ms', 2000),
     onTimeout: action as 'answer' | 'servfail',
     policiesDir: settings.policies,
+    ipsecBackend: ipsecBackend(settings['ipsec-backend'] ?? 'none'),
   };
 }
 

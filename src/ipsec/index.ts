@@ -2,3 +2,6 @@
 export type {
   BackendName, CanonicalAddress, InstalledPolicy, IpsecBackend, Peer, PolicyAction, PolicyChange, PolicySpec, TrafficSelector,
 } from './backend.js';
+export { DryRunBackend } from './dry-run.js';
+export { PolicyManager, type ManagedPolicy } from './policy-manager.js';
+export { policyKey } from './policy-key.js';

@@ -11,3 +11,4 @@ export {
 } from './host-keys.js';
 export { addressesOf, KeyBroker, type KeyBrokerDeps, type Release } from './key-broker.js';
 export { keyOutcome, policyDecide, policyInput, policyPlan, type PolicyDecideOptions } from './policy-decision.js';
+export { specsOf } from './intents.js';

@@ -357,3 +357,24 @@ describe('tunnel mode by policy', () => {
     expect(rec2.decisions[0]!.addresses[0]).toMatchObject({ action: { kind: 'none' }, reason: expect.stringMatching(/gateway 192\.0\.2\.254 \(tunnel mode is not allowed\)/) });
   });
 });
+
+describe('decisions become IPsec policies (dry-run backend)', () => {
+  it('installs a transport policy with the peer identity and key before answering, and removes it at stop', async () => {
+    const harness = await start({ 'ipsec-backend': 'dry-run' });
+    const manager = harness.oedns.ipsec!;
+    expect((await ask(KEYS_LAB_HOSTS.alice.name, RRType.AAAA)).rcode).toBe(Rcode.NoError);
+    const installed = manager.list().map((p) => p.spec);
+    expect(installed).toContainEqual(expect.objectContaining({
+      family: 6, remote: KEYS_LAB_HOSTS.alice.ipv6, selector: {}, action: { kind: 'protect', level: 'use', mode: 'transport', gateway: undefined },
+      peer: { identity: 'alice.keys.test.', publicKeyPem: keys.keys.alice.spkiPem },
+    }));
+    // IPv6: Neighbor Discovery stays in clear.
+    expect(installed).toContainEqual(expect.objectContaining({ remote: KEYS_LAB_HOSTS.alice.ipv6, selector: { protocol: 58, ports: [{ first: 133, last: 136 }] }, action: { kind: 'pass' } }));
+    expect((await ask(KEYS_LAB_HOSTS.plain.name, RRType.A)).rcode).toBe(Rcode.NoError);
+    expect(manager.list()).toHaveLength(2);
+    await harness.stop();
+    h = undefined;
+    expect(manager.list()).toEqual([]);
+    expect(await manager.backend.list(new AbortController().signal)).toEqual([]);
+  });
+});
