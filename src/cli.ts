@@ -41,6 +41,7 @@ async function serve(argv: Record<string, unknown>): Promise<void> {
     'answer-timeout-action': argv['answer-timeout-action'] as string | undefined,
     policies: argv['policies'] as string | undefined,
     'ipsec-backend': argv['ipsec-backend'] as string | undefined,
+    'ipsec-netns': argv['ipsec-netns'] as string | undefined,
   };
   let oedns: Oedns;
   try {
@@ -104,7 +105,8 @@ await yargs(hideBin(process.argv))
       .option('answer-timeout-ms', { type: 'number', describe: 'how long an A/AAAA answer waits for its decision to be in place (default 2000)', group: 'Keys:' })
       .option('answer-timeout-action', { type: 'string', choices: ['answer', 'servfail'], describe: 'what happens then: answer anyway (default) or SERVFAIL', group: 'Keys:' })
       .option('policies', { type: 'string', describe: 'DIR of policy files (default: policies/ beside --config if it exists, else the built-in opportunistic default)', group: 'Keys:' })
-      .option('ipsec-backend', { type: 'string', choices: ['none', 'dry-run'], describe: 'where decisions become IPsec policies: none (default; subscribers only) or dry-run (recorded and logged); xfrm, setkey, vici, racoon are coming', group: 'Keys:' }),
+      .option('ipsec-backend', { type: 'string', choices: ['none', 'dry-run', 'xfrm'], describe: 'where decisions become IPsec policies: none (default; subscribers only), dry-run (recorded and logged), xfrm (the kernel SPD through ip xfrm; needs CAP_NET_ADMIN)', group: 'Keys:' })
+      .option('ipsec-netns', { type: 'string', describe: 'network namespace to apply kernel policies in (labs and tests)', group: 'Keys:' }),
     (argv) => serve(argv as Record<string, unknown>),
   )
   .command(

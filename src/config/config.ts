@@ -53,6 +53,8 @@ export interface KeysConfig {
   readonly policiesDir: string | undefined;
   /** Where decisions become policies: `none` (subscribers only), `dry-run` (recorded, logged). */
   readonly ipsecBackend: (typeof IPSEC_BACKENDS)[number];
+  /** Apply kernel policies in this network namespace (labs and tests); undefined: oedns' own. */
+  readonly ipsecNetns: string | undefined;
 }
 
 export interface Config {
@@ -91,6 +93,7 @@ export interface Settings {
   readonly 'answer-timeout-action'?: string | undefined;
   readonly policies?: string | undefined;
   readonly 'ipsec-backend'?: string | undefined;
+  readonly 'ipsec-netns'?: string | undefined;
 }
 
 const LIST_KEYS = ['listen', 'upstream', 'trust-anchor', 'insecure', 'tlsa-port'] as const;
@@ -99,9 +102,9 @@ const NUMBER_KEYS = [
   'upstream-timeout-ms', 'query-timeout-ms', 'upstream-dead-seconds', 'tcp-idle-timeout-ms', 'tcp-max-connections',
   'answer-timeout-ms',
 ] as const;
-const STRING_KEYS = ['log-level', 'answer-timeout-action', 'policies', 'ipsec-backend'] as const;
+const STRING_KEYS = ['log-level', 'answer-timeout-action', 'policies', 'ipsec-backend', 'ipsec-netns'] as const;
 /** Backends that can be chosen today (issue 6 adds xfrm, setkey, vici, racoon). */
-export const IPSEC_BACKENDS = ['none', 'dry-run'] as const;
+export const IPSEC_BACKENDS = ['none', 'dry-run', 'xfrm'] as const;
 const BOOLEAN_KEYS = ['keys'] as const;
 export const SETTING_KEYS: readonly string[] = [...LIST_KEYS, ...STRING_KEYS, ...BOOLEAN_KEYS, ...NUMBER_KEYS];
 const TIMEOUT_ACTIONS = ['answer', 'servfail'] as const;
@@ -222,6 +225,7 @@ function keysConfig(settings: Settings): KeysConfig {
     onTimeout: action as 'answer' | 'servfail',
     policiesDir: settings.policies,
     ipsecBackend: ipsecBackend(settings['ipsec-backend'] ?? 'none'),
+    ipsecNetns: settings['ipsec-netns'],
   };
 }
 

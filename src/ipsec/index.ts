@@ -5,3 +5,5 @@ export type {
 export { DryRunBackend } from './dry-run.js';
 export { PolicyManager, type ManagedPolicy } from './policy-manager.js';
 export { policyKey } from './policy-key.js';
+export { DEFAULT_RACOONCTL_PATH, DEFAULT_SETKEY_PATH, RacoonBackend, SetkeyBackend, setkeyScripts, type RacoonBackendOptions, type SetkeyBackendOptions } from './setkey/index.js';
+export { XfrmBackend, type XfrmBackendOptions } from './xfrm/xfrm-backend.js';

@@ -378,3 +378,29 @@ describe('decisions become IPsec policies (dry-run backend)', () => {
     expect(await manager.backend.list(new AbortController().signal)).toEqual([]);
   });
 });
+
+describe('decisions become kernel policies (xfrm backend, in a network namespace)', () => {
+  const netns = `oedns-keys-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const isRoot = process.getuid?.() === 0;
+  beforeAll(async () => {
+    if (isRoot) await execa('ip', ['netns', 'add', netns]);
+  });
+  afterAll(async () => {
+    if (isRoot) await execa('ip', ['netns', 'del', netns], { reject: false });
+  });
+  const policies = async (): Promise<string> => (await execa('ip', ['-n', netns, 'xfrm', 'policy', 'show'])).stdout;
+
+  it.runIf(isRoot)('installs both directions for a secure IPSECKEY before answering, keeps others alone, and removes its own at stop', async () => {
+    await execa('ip', ['-n', netns, 'xfrm', 'policy', 'add', 'src', '198.51.100.1/32', 'dst', '198.51.100.2/32', 'dir', 'out', 'priority', '100', 'action', 'block']);
+    const harness = await start({ 'ipsec-backend': 'xfrm', 'ipsec-netns': netns });
+    expect((await ask(KEYS_LAB_HOSTS.alice.name, RRType.A)).rcode).toBe(Rcode.NoError);
+    const shown = await policies();
+    expect(shown).toMatch(new RegExp(`dst ${KEYS_LAB_HOSTS.alice.ipv4.replace(/\./g, '\\.')}/32[^]*dir out[^]*tmpl[^]*proto esp[^]*mode transport[^]*level use`));
+    expect(shown).toMatch(new RegExp(`src ${KEYS_LAB_HOSTS.alice.ipv4.replace(/\./g, '\\.')}/32[^]*dir in`));
+    await harness.stop();
+    h = undefined;
+    const after = await policies();
+    expect(after).not.toContain(KEYS_LAB_HOSTS.alice.ipv4);
+    expect(after).toContain('198.51.100.2/32');
+  });
+});
