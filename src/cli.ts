@@ -42,6 +42,7 @@ async function serve(argv: Record<string, unknown>): Promise<void> {
     policies: argv['policies'] as string | undefined,
     'ipsec-backend': argv['ipsec-backend'] as string | undefined,
     'ipsec-netns': argv['ipsec-netns'] as string | undefined,
+    'setkey-path': argv['setkey-path'] as string | undefined,
   };
   let oedns: Oedns;
   try {
@@ -105,8 +106,9 @@ await yargs(hideBin(process.argv))
       .option('answer-timeout-ms', { type: 'number', describe: 'how long an A/AAAA answer waits for its decision to be in place (default 2000)', group: 'Keys:' })
       .option('answer-timeout-action', { type: 'string', choices: ['answer', 'servfail'], describe: 'what happens then: answer anyway (default) or SERVFAIL', group: 'Keys:' })
       .option('policies', { type: 'string', describe: 'DIR of policy files (default: policies/ beside --config if it exists, else the built-in opportunistic default)', group: 'Keys:' })
-      .option('ipsec-backend', { type: 'string', choices: ['none', 'dry-run', 'xfrm'], describe: 'where decisions become IPsec policies: none (default; subscribers only), dry-run (recorded and logged), xfrm (the kernel SPD through ip xfrm; needs CAP_NET_ADMIN)', group: 'Keys:' })
-      .option('ipsec-netns', { type: 'string', describe: 'network namespace to apply kernel policies in (labs and tests)', group: 'Keys:' }),
+      .option('ipsec-backend', { type: 'string', choices: ['none', 'dry-run', 'xfrm', 'setkey'], describe: 'where decisions become IPsec policies: none (default; subscribers only), dry-run (recorded and logged), xfrm (the kernel SPD through ip xfrm; needs CAP_NET_ADMIN)', group: 'Keys:' })
+      .option('ipsec-netns', { type: 'string', describe: 'network namespace to apply kernel policies in (labs and tests)', group: 'Keys:' })
+      .option('setkey-path', { type: 'string', describe: 'the setkey executable for --ipsec-backend setkey (BSD, or Linux with ipsec-tools and PF_KEY)', group: 'Keys:' }),
     (argv) => serve(argv as Record<string, unknown>),
   )
   .command(

@@ -15,7 +15,7 @@ import { ConfigError, errorMessage, ListenError } from './core/errors.js';
 import { createRootLogger, type Logger } from './core/log.js';
 import { Listeners } from './listener/index.js';
 import { DecisionRules } from './decision-rules.js';
-import { DryRunBackend, PolicyManager, XfrmBackend } from './ipsec/index.js';
+import { DryRunBackend, PolicyManager, SetkeyBackend, XfrmBackend } from './ipsec/index.js';
 import { DecisionBus, KeyBroker, Resolver, specsOf } from './pipeline/index.js';
 import { typeName } from './wire/index.js';
 import { PolicyStore } from './policy/index.js';
@@ -131,6 +131,7 @@ export class Oedns {
     resolver = new Resolver({ cache, upstream, log: pipelineLog, validator: validation, failureCacheSeconds: BOGUS_CACHE_SECONDS, keys });
     const backend = config.keys.ipsecBackend === 'dry-run' ? new DryRunBackend()
       : config.keys.ipsecBackend === 'xfrm' ? new XfrmBackend({ netns: config.keys.ipsecNetns })
+      : config.keys.ipsecBackend === 'setkey' ? new SetkeyBackend({ setkeyPath: config.keys.setkeyPath, log: log.child({ mod: 'ipsec' }) })
       : undefined;
     const ipsec = backend ? new PolicyManager(backend, log.child({ mod: 'ipsec' })) : undefined;
     if (ipsec) {

@@ -55,6 +55,8 @@ export interface KeysConfig {
   readonly ipsecBackend: (typeof IPSEC_BACKENDS)[number];
   /** Apply kernel policies in this network namespace (labs and tests); undefined: oedns' own. */
   readonly ipsecNetns: string | undefined;
+  /** The setkey executable for the setkey backend (default `setkey` on PATH). */
+  readonly setkeyPath: string | undefined;
 }
 
 export interface Config {
@@ -94,6 +96,7 @@ export interface Settings {
   readonly policies?: string | undefined;
   readonly 'ipsec-backend'?: string | undefined;
   readonly 'ipsec-netns'?: string | undefined;
+  readonly 'setkey-path'?: string | undefined;
 }
 
 const LIST_KEYS = ['listen', 'upstream', 'trust-anchor', 'insecure', 'tlsa-port'] as const;
@@ -102,9 +105,9 @@ const NUMBER_KEYS = [
   'upstream-timeout-ms', 'query-timeout-ms', 'upstream-dead-seconds', 'tcp-idle-timeout-ms', 'tcp-max-connections',
   'answer-timeout-ms',
 ] as const;
-const STRING_KEYS = ['log-level', 'answer-timeout-action', 'policies', 'ipsec-backend', 'ipsec-netns'] as const;
+const STRING_KEYS = ['log-level', 'answer-timeout-action', 'policies', 'ipsec-backend', 'ipsec-netns', 'setkey-path'] as const;
 /** Backends that can be chosen today (issue 6 adds xfrm, setkey, vici, racoon). */
-export const IPSEC_BACKENDS = ['none', 'dry-run', 'xfrm'] as const;
+export const IPSEC_BACKENDS = ['none', 'dry-run', 'xfrm', 'setkey'] as const;
 const BOOLEAN_KEYS = ['keys'] as const;
 export const SETTING_KEYS: readonly string[] = [...LIST_KEYS, ...STRING_KEYS, ...BOOLEAN_KEYS, ...NUMBER_KEYS];
 const TIMEOUT_ACTIONS = ['answer', 'servfail'] as const;
@@ -226,6 +229,7 @@ function keysConfig(settings: Settings): KeysConfig {
     policiesDir: settings.policies,
     ipsecBackend: ipsecBackend(settings['ipsec-backend'] ?? 'none'),
     ipsecNetns: settings['ipsec-netns'],
+    setkeyPath: settings['setkey-path'],
   };
 }
 

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDecision } from '../../src/pipeline/index.js';
 import { Rcode, RRType, type Message, type Question } from '../../src/wire/index.js';
+import { makeStandIns } from '../../src/ipsec/setkey/testdata/stand-in.js';
 import { startKeysLab, KEYS_LAB_ALIAS, KEYS_LAB_HOSTS, KEYS_TTL_SECONDS, type KeysLab } from '../support/keys-lab.js';
 import { DIST_CLI, queryMessage, question, startOedns, udpQuery, type Harness } from '../support/oedns-harness.js';
 
@@ -402,5 +403,19 @@ describe('decisions become kernel policies (xfrm backend, in a network namespace
     const after = await policies();
     expect(after).not.toContain(KEYS_LAB_HOSTS.alice.ipv4);
     expect(after).toContain('198.51.100.2/32');
+  });
+});
+
+describe('decisions become setkey scripts (setkey backend, stand-in executable)', () => {
+  it('feeds setkey -c the spdadd lines for both directions, and spddelete at stop', async () => {
+    const standIns = makeStandIns();
+    const harness = await start({ 'ipsec-backend': 'setkey', 'setkey-path': standIns.setkeyPath });
+    expect((await ask(KEYS_LAB_HOSTS.alice.name, RRType.A)).rcode).toBe(Rcode.NoError);
+    const scripts = standIns.calls().filter((c) => c.tool === 'setkey').map((c) => c.stdin).join('');
+    expect(scripts).toContain(`spdadd 0.0.0.0/0 ${KEYS_LAB_HOSTS.alice.ipv4}/32 any -P out ipsec esp/transport//use;`);
+    expect(scripts).toContain(`spdadd ${KEYS_LAB_HOSTS.alice.ipv4}/32 0.0.0.0/0 any -P in ipsec esp/transport//use;`);
+    await harness.stop();
+    h = undefined;
+    expect(standIns.spd()).toEqual([]);
   });
 });
