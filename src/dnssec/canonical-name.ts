@@ -3,7 +3,7 @@
  * lowercased, and the canonical ordering of names (label by label from the right, each label
  * compared as unsigned bytes after lowercasing).
  */
-import { nameToLabels } from '../wire/name.js';
+import { labelsToWire, nameToLabels } from '../wire/name.js';
 
 function lowerLabel(label: Uint8Array): Uint8Array {
   const out = new Uint8Array(label.length);
@@ -24,17 +24,6 @@ export function canonicalNameWire(name: string): Uint8Array {
   return labelsToWire(canonicalLabels(name));
 }
 
-/** Uncompressed wire form of labels (leftmost first), the root label appended. */
-export function labelsToWire(labels: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(labels.reduce((sum, l) => sum + 1 + l.length, 1));
-  let at = 0;
-  for (const label of labels) {
-    out[at++] = label.length;
-    out.set(label, at);
-    at += label.length;
-  }
-  return out;
-}
 
 /** Printable ASCII without escapes: the usual name, whose labels can be compared as strings. */
 const PLAIN_NAME = /^[\x21-\x5b\x5d-\x7e]*$/;

@@ -14,7 +14,8 @@ import { WireFormatError } from '../core/errors.js';
 import { RRType } from '../wire/constants.js';
 import type { ResourceRecord } from '../wire/message.js';
 import type { RdataPart } from '../wire/rdata-layout.js';
-import { canonicalLabels, canonicalNameWire, labelsToWire } from './canonical-name.js';
+import { labelsToWire } from '../wire/name.js';
+import { canonicalLabels, canonicalNameWire } from './canonical-name.js';
 import { parseRrsig, type RrsigRdata } from './dnssec-rdata.js';
 
 /** IANA RR TYPEs of RFC 4034 §6.2's list that wire/constants.ts does not name (RFC 1183, 2163, 2535, 3403, 2230, 2874). */

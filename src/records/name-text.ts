@@ -6,7 +6,7 @@
  * \DDD. Both forms read back to the same labels.
  */
 import { MAX_LABEL_BYTES, MAX_NAME_WIRE_BYTES } from '../wire/constants.js';
-import { nameToLabels, readName } from '../wire/name.js';
+import { labelsToWire, nameToLabels, readName } from '../wire/name.js';
 import type { RdataReader } from './rdata-reader.js';
 
 /** RFC 1035 §4.1.4: label-length bytes with these top bits are compression pointers. */
@@ -34,15 +34,7 @@ export function readUncompressedName(reader: RdataReader, field: string): string
 
 /** Uncompressed wire form of a name in presentation form; throws WireFormatError if it is not one. */
 export function nameWire(name: string): Uint8Array {
-  const labels = nameToLabels(name);
-  const out = new Uint8Array(labels.reduce((sum, label) => sum + 1 + label.length, 1));
-  let at = 0;
-  for (const label of labels) {
-    out[at++] = label.length;
-    out.set(label, at);
-    at += label.length;
-  }
-  return out;
+  return labelsToWire(nameToLabels(name));
 }
 
 const DIG_ESCAPED = new Set([0x22, 0x24, 0x28, 0x29, 0x2e, 0x3b, 0x40, 0x5c]);

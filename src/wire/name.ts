@@ -143,6 +143,18 @@ export function nameToLabels(name: string): Uint8Array[] {
   return labels;
 }
 
+/** Uncompressed wire form of labels (leftmost first), the root label appended. */
+export function labelsToWire(labels: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(labels.reduce((sum, l) => sum + 1 + l.length, 1));
+  let at = 0;
+  for (const label of labels) {
+    out[at++] = label.length;
+    out.set(label, at);
+    at += label.length;
+  }
+  return out;
+}
+
 /**
  * The labels of a name written without escapes (the usual case), checked for the same limits
  * as nameToLabels; undefined when the name has escapes or non-ASCII text (use nameToLabels).
