@@ -354,3 +354,17 @@ run_dnsperf() {
   node "$BENCH_DIR/parse-dnsperf.mjs" "$raw" >"$RESULTS/$label.json"
   measure_end "$label" "$server"
 }
+
+# finish_upstream: the resolvers retry a truncated UDP answer over TCP, which the delay proxy does
+# not relay, so named's counters are recorded (did any answer truncate, did anything come over
+# TCP); then the delay proxy, if one runs, is stopped and its summary line recorded.
+finish_upstream() {
+  fact named.truncatedAnswers "$(named_nsstat TruncatedResp)"
+  fact named.tcpRequests "$(named_nsstat ReqTCP)"
+  if [[ -n ${PIDS[proxy]:-} ]]; then
+    stop_process proxy
+    fact proxy.exit "$STOPPED"
+    fact proxy.summary "$(tail -n 1 "${LOGS[proxy]}")"
+    log "stopped delay proxy: $STOPPED; $(tail -n 1 "${LOGS[proxy]}")"
+  fi
+}

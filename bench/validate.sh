@@ -217,15 +217,6 @@ for resolver in oedns unbound; do
   stop_process "$resolver"
   fact "$resolver.exit" "$STOPPED"
 done
-# Unbound and oedns retry a truncated UDP answer over TCP, which the delay proxy does not relay:
-# named's counters show whether any answer was truncated, and whether anything came over TCP.
-fact named.truncatedAnswers "$(named_nsstat TruncatedResp)"
-fact named.tcpRequests "$(named_nsstat ReqTCP)"
-if [[ -n ${PIDS[proxy]:-} ]]; then
-  stop_process proxy
-  fact proxy.exit "$STOPPED"
-  fact proxy.summary "$(tail -n 1 "${LOGS[proxy]}")"
-  log "stopped delay proxy: $STOPPED; $(tail -n 1 "${LOGS[proxy]}")"
-fi
+finish_upstream
 
 node "$BENCH_DIR/validate-report.mjs" "$RESULTS" "${LOGS[oedns]}" "${LOGS[unbound]}" "$OUT_JSON"
