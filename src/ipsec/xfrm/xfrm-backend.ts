@@ -57,7 +57,7 @@ export class XfrmBackend implements IpsecBackend {
       change, entries: specToPairs(change.policy).flatMap((pair) => [pair.out, pair.in]),
     }));
     if (plan.length === 0) return;
-    const before = indexByKey(await this.ours(signal));
+    const before = indexByKey(await this.oursAmong(plan, signal));
     const commands = plan.flatMap(({ change, entries }) => change.op === 'add'
       ? entries.map(addCommand)
       : entries.flatMap((e) => {
@@ -84,11 +84,30 @@ export class XfrmBackend implements IpsecBackend {
     }
   }
 
-  /** oedns' entries in the SPD now. */
-  private async ours(signal: AbortSignal): Promise<readonly OurEntry[]> {
-    const result = await this.run(LIST_WORDS, signal);
-    if (result.failed) throw new BackendError(`xfrm: ${commandText(this.ip, LIST_WORDS)} failed: ${result.stderr.trim()}`);
+  /** oedns' entries in the SPD now (or only those whose selector matches `filter`). */
+  private async ours(signal: AbortSignal, filter: readonly string[] = []): Promise<readonly OurEntry[]> {
+    const words = [...LIST_WORDS, ...filter];
+    const result = await this.run(words, signal);
+    if (result.failed) throw new BackendError(`xfrm: ${commandText(this.ip, words)} failed: ${result.stderr.trim()}`);
     return oursOnly(parseXfrmPolicies(result.stdout));
+  }
+
+  /**
+   * oedns' entries that the planned changes may touch. A decision changes a few address pairs:
+   * those are listed by selector (`dst R` for out, `src R` for in; iproute2 filters exactly), so
+   * one install costs the same with 10 or 10,000 policies present. A bulk change lists everything.
+   */
+  private async oursAmong(plan: readonly PlannedChange[], signal: AbortSignal): Promise<readonly OurEntry[]> {
+    const filters = new Map<string, readonly string[]>();
+    for (const { entries } of plan) {
+      for (const e of entries) {
+        const filter = e.dir === 'out' ? ['dst', e.selector.dst] : ['src', e.selector.src];
+        filters.set(filter.join(' '), filter);
+      }
+    }
+    if (filters.size > MAX_FILTERED_LISTS) return this.ours(signal);
+    const lists = await Promise.all([...filters.values()].map((filter) => this.ours(signal, filter)));
+    return [...indexByKey(lists.flat()).values()];
   }
 
   /**
@@ -134,6 +153,9 @@ export class XfrmBackend implements IpsecBackend {
     }
   }
 }
+
+/** Above this many selector filters, one listing of the whole SPD is cheaper. */
+const MAX_FILTERED_LISTS = 8;
 
 function indexByKey(entries: readonly OurEntry[]): Map<string, OurEntry> {
   return new Map(entries.map((e) => [entryKey(e.dir, e.selector), e]));
