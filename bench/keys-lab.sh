@@ -60,26 +60,8 @@ tlsa_hash=$(openssl dgst -sha256 -r "$dir/host-key.spki.der" | cut -d' ' -f1)
   exit 1
 }
 
-# generate_key ORIGIN ksk|zsk: prints the key's path without extension.
-generate_key() {
-  local origin=$1 role=$2 args=(-K "$keys" -a "$algorithm" -n ZONE -q)
-  [[ $algorithm == RSA* ]] && args+=(-b 2048)
-  [[ $role == ksk ]] && args+=(-f KSK)
-  printf '%s/%s\n' "$keys" "$(dnssec-keygen "${args[@]}" "$origin")"
-}
-
-# sign ORIGIN BASENAME: BASENAME.zone (unsigned, without keys) → BASENAME.zone.signed, and the
-# KSK's SHA-256 DS in BASENAME.ds. A zone's two keys are made one after the other, so their tags
-# never collide; zones signed in parallel have different origins, hence different key files.
-sign() {
-  local origin=$1 base=$dir/$2 ksk zsk
-  ksk=$(generate_key "$origin" ksk)
-  zsk=$(generate_key "$origin" zsk)
-  grep -hv '^;' "$ksk.key" "$zsk.key" >>"$base.zone"
-  dnssec-signzone -q -K "$keys" -d "$keys" -o "$origin" -N keep -e "now+$VALIDITY_SECONDS" \
-    -f "$base.zone.signed" "$base.zone" "$ksk" "$zsk" >/dev/null
-  dnssec-dsfromkey -2 "$ksk.key" >"$base.ds"
-}
+# shellcheck source=bench/lab-sign.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab-sign.sh"
 
 # apex ORIGIN NS_NAME: $ORIGIN, $TTL, SOA, NS and the name server's address.
 apex() {
@@ -100,7 +82,7 @@ child() {
       printf 'www IN IPSECKEY 10 0 4 . %s\n_443._tcp.www IN TLSA 3 1 1 %s\n' "$ipseckey_key" "$tlsa_hash"
     fi
   } >"$dir/$name.zone"
-  sign "$origin" "$name"
+  sign_zone "$origin" "$name"
 }
 
 # The children, JOBS at a time. wait -n returns the status of the job that ended: a failed
@@ -146,7 +128,7 @@ done
   apex test. ns.test.
   cat "$dir/test.delegations"
 } >"$dir/test.zone"
-sign test. test
+sign_zone test. test
 printf '%s %s\n' test. "$dir/test.zone.signed" >>"$dir/zones.txt"
 
 {
@@ -154,5 +136,5 @@ printf '%s %s\n' test. "$dir/test.zone.signed" >>"$dir/zones.txt"
   printf 'test. IN NS ns.test.\nns.test. IN A 127.0.0.1\n'
   cat "$dir/test.ds"
 } >"$dir/root.zone"
-sign . root
+sign_zone . root
 printf '%s %s\n' . "$dir/root.zone.signed" >>"$dir/zones.txt"

@@ -14,7 +14,9 @@
 // are there too and left out on purpose.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pad, parseJsonLine, ratio, readFacts, round, tallyLog, writeSummary } from './report-lib.mjs';
+import {
+  pad, parseJsonLine, proxyCheck, ratio, readFacts, round, tallyLog, truncationCheck, upstreamConfig, upstreamOf, upstreamPhrase, writeSummary,
+} from './report-lib.mjs';
 
 const [resultsDir, plainLog, keysLog, outJson] = process.argv.slice(2);
 if (outJson === undefined) throw new Error('usage: keys-report.mjs RESULTS_DIR PLAIN_LOG KEYS_LOG OUT_JSON');
@@ -34,8 +36,8 @@ const EXPECTED_ACTION = 'protect/use';
 const facts = await readFacts(resultsDir);
 const zones = facts.zones;
 /** Milliseconds delay-proxy.mjs held each of named's replies; 0: both oedns asked named directly. */
-const delayMs = facts.upstreamDelayMs ?? 0;
-const proxySummary = delayMs > 0 ? (parseJsonLine(String(facts['proxy.summary'] ?? '')) ?? null) : null;
+const upstream = upstreamOf(facts);
+const { delayMs, proxySummary } = upstream;
 
 const runs = { named: { seq: {} } };
 for (const kind of KINDS) runs.named.seq[kind] = await readRun('named', 'seq', kind);
@@ -83,7 +85,7 @@ const coldByKind = Object.fromEntries(KINDS.map((k) => [k, ratios.seq[k].p50]));
 const cachedByKind = Object.fromEntries(KINDS.map((k) => [k, ratios.cached[k].qps]));
 const targets = [
   {
-    name: `cold A+keys p50 <= ${TARGET_COLD_RATIO} x cold A alone p50, sequential pass (one query in flight), names with and without keys, ${upstreamPhrase()}`,
+    name: `cold A+keys p50 <= ${TARGET_COLD_RATIO} x cold A alone p50, sequential pass (one query in flight), names with and without keys, ${upstreamPhrase(upstream)}`,
     judgedOn: 'seq',
     value: coldByKind,
     p99Ratio: Object.fromEntries(KINDS.map((k) => [k, ratios.seq[k].p99])),
@@ -107,14 +109,7 @@ await writeSummary(outJson, {
     warmupZones: facts.warmupZones,
     algorithm: facts.algorithm,
     tlsaPort: facts.tlsaPort,
-    upstream: {
-      delayMs,
-      via: delayMs > 0 ? 'delay-proxy.mjs (UDP; each reply held delayMs)' : 'named directly',
-      proxy: proxySummary,
-      proxyExit: facts['proxy.exit'] ?? null,
-      namedTruncatedAnswers: facts['named.truncatedAnswers'] ?? null,
-      namedTcpRequests: facts['named.tcpRequests'] ?? null,
-    },
+    upstream: upstreamConfig(facts, upstream),
     oednsBuild: { plain: facts['plain.build'] ?? null, keys: facts['keys.build'] ?? null },
     oednsArgs: facts.oednsArgs,
     queryTimeoutSeconds: facts.queryTimeoutSeconds,
@@ -320,37 +315,15 @@ function upstreamChecks() {
 }
 
 /**
- * The upstream path: no answer from named was truncated (oedns would retry it over TCP, which the
- * delay proxy does not relay); with a delay, the proxy relayed an answer to every query, held
- * each, and stopped on SIGTERM.
+ * The upstream path: no answer from named was truncated and, with a delay, the proxy relayed an
+ * answer to every query, held each at least the delay, dropped nothing, and stopped on SIGTERM.
  */
 function upstreamPathChecks() {
-  const truncated = facts['named.truncatedAnswers'];
-  const checks = [{
-    mode: 'named',
-    name: 'no truncated answer upstream (no lookup needed TCP)',
-    pass: truncated === 0,
-    detail: `TruncatedResp ${truncated ?? 'n/a'}, TCP requests ${facts['named.tcpRequests'] ?? 'n/a'}`,
-  }];
-  if (delayMs === 0) return checks;
-  const p = proxySummary;
-  checks.push({
-    mode: 'proxy',
-    name: `every query relayed and answered, each reply held ${delayMs} ms, nothing dropped`,
-    pass: p !== null && p.queries > 0 && p.replies === p.queries && p.inFlight === 0 &&
-      p.forgotten === 0 && p.stray === 0 && p.refused === 0 && p.malformed === 0 && p.full === 0 && p.errors === 0 &&
-      p.heldMinMs !== null && p.heldMinMs >= delayMs,
-    detail: p === null ? 'no summary' : `${p.queries} queries, ${p.replies} replies, ${p.truncated} truncated, ${p.forgotten} unanswered, ` +
-      `${p.stray + p.refused + p.malformed + p.full + p.errors} dropped or failed; held ${p.heldMinMs}-${p.heldMaxMs} ms, mean ${p.heldMeanMs}; ` +
-      `exit on SIGTERM: ${facts['proxy.exit'] ?? 'n/a'}`,
-  });
+  const checks = [{ mode: 'named', name: 'no truncated answer upstream (no lookup needed TCP)', ...truncationCheck(facts) }];
+  if (delayMs > 0) checks.push({ mode: 'proxy', ...proxyCheck(facts, upstream) });
   return checks;
 }
 
-/** How both oedns reached named, for the header and the target line. */
-function upstreamPhrase() {
-  return delayMs > 0 ? `upstream delay ${delayMs} ms (delay-proxy.mjs)` : 'no upstream delay (named on loopback)';
-}
 
 function logCheck(mode) {
   const c = logs[mode].counts;

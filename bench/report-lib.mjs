@@ -79,3 +79,46 @@ export async function writeSummary(outJson, summary) {
   await writeFile(outJson, `${JSON.stringify({ generatedAt: new Date().toISOString(), ...summary }, null, 2)}\n`);
   process.stdout.write(`\nsummary written to ${outJson}\n`);
 }
+
+/** The upstream delay (ms) and, with one, the delay proxy's summary line (facts from lib.sh). */
+export function upstreamOf(facts) {
+  const delayMs = facts.upstreamDelayMs ?? 0;
+  const proxySummary = delayMs > 0 ? (parseJsonLine(String(facts['proxy.summary'] ?? '')) ?? null) : null;
+  return { delayMs, proxySummary };
+}
+
+/** How the resolvers reached named, for the JSON summary's config. */
+export function upstreamConfig(facts, { delayMs, proxySummary }) {
+  return {
+    delayMs,
+    via: delayMs > 0 ? 'delay-proxy.mjs (UDP; each reply held delayMs)' : 'named directly',
+    proxy: proxySummary,
+    proxyExit: facts['proxy.exit'] ?? null,
+    namedTruncatedAnswers: facts['named.truncatedAnswers'] ?? null,
+    namedTcpRequests: facts['named.tcpRequests'] ?? null,
+  };
+}
+
+/** How the resolvers reached named, for the header and the target line. */
+export function upstreamPhrase({ delayMs }) {
+  return delayMs > 0 ? `upstream delay ${delayMs} ms (delay-proxy.mjs)` : 'no upstream delay (named on loopback)';
+}
+
+/** named answered nothing truncated (a resolver would retry over TCP, which the proxy does not relay). */
+export function truncationCheck(facts) {
+  const truncated = facts['named.truncatedAnswers'];
+  return { pass: truncated === 0, detail: `TruncatedResp ${truncated ?? 'n/a'}, TCP requests ${facts['named.tcpRequests'] ?? 'n/a'}` };
+}
+
+/** The delay proxy relayed an answer to every query, held each at least the delay, dropped nothing. */
+export function proxyCheck(facts, { delayMs, proxySummary: p }) {
+  return {
+    name: `every query relayed and answered, each reply held ${delayMs} ms, nothing dropped`,
+    pass: p !== null && p.queries > 0 && p.replies === p.queries && p.inFlight === 0 &&
+      p.forgotten === 0 && p.stray === 0 && p.refused === 0 && p.malformed === 0 && p.full === 0 && p.errors === 0 &&
+      p.heldMinMs !== null && p.heldMinMs >= delayMs,
+    detail: p === null ? 'no summary' : `${p.queries} queries, ${p.replies} replies, ${p.truncated} truncated, ${p.forgotten} unanswered, ` +
+      `${p.stray + p.refused + p.malformed + p.full + p.errors} dropped or failed; held ${p.heldMinMs}-${p.heldMaxMs} ms, mean ${p.heldMeanMs}; ` +
+      `exit on SIGTERM: ${facts['proxy.exit'] ?? 'n/a'}`,
+  };
+}

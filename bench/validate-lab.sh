@@ -31,25 +31,13 @@ readonly VALIDITY_SECONDS=$((30 * 86400))
 keys=$dir/keys
 mkdir -p "$keys"
 
-# generate_key ORIGIN ksk|zsk: prints the key's path without extension.
-generate_key() {
-  local origin=$1 role=$2 args=(-K "$keys" -a "$algorithm" -n ZONE -q)
-  [[ $algorithm == RSA* ]] && args+=(-b 2048)
-  [[ $role == ksk ]] && args+=(-f KSK)
-  printf '%s/%s\n' "$keys" "$(dnssec-keygen "${args[@]}" "$origin")"
-}
+# shellcheck source=bench/lab-sign.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab-sign.sh"
 
-# sign ORIGIN BASENAME: BASENAME.zone (unsigned, without keys) → BASENAME.zone.signed; appends
-# the KSK's SHA-256 DS to BASENAME.ds. Keys one after the other, so their tags never collide.
+# sign ORIGIN BASENAME: sign_zone, and the zone listed in zones.txt for named.conf.
 sign() {
-  local origin=$1 base=$dir/$2 ksk zsk
-  ksk=$(generate_key "$origin" ksk)
-  zsk=$(generate_key "$origin" zsk)
-  grep -hv '^;' "$ksk.key" "$zsk.key" >>"$base.zone"
-  dnssec-signzone -q -K "$keys" -d "$keys" -o "$origin" -N keep -e "now+$VALIDITY_SECONDS" \
-    -f "$base.zone.signed" "$base.zone" "$ksk" "$zsk" >/dev/null
-  dnssec-dsfromkey -2 "$ksk.key" >"$base.ds"
-  printf '%s %s\n' "$origin" "$base.zone.signed" >>"$dir/zones.txt"
+  sign_zone "$1" "$2"
+  printf '%s %s\n' "$1" "$dir/$2.zone.signed" >>"$dir/zones.txt"
 }
 
 # apex ORIGIN NS_NAME: $ORIGIN, $TTL, SOA, NS and the name server's address.

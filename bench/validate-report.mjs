@@ -11,7 +11,10 @@
 // through; facts.txt then has the proxy's summary line and named's truncation counters.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hostConfig, pad, parseJsonLine, pinoLevel, ratio, readFacts, round, tallyLog, writeSummary } from './report-lib.mjs';
+import {
+  hostConfig, pad, parseJsonLine, pinoLevel, proxyCheck, ratio, readFacts, round, tallyLog, truncationCheck, upstreamConfig, upstreamOf,
+  upstreamPhrase, writeSummary,
+} from './report-lib.mjs';
 
 const [resultsDir, oednsLog, unboundLog, outJson] = process.argv.slice(2);
 if (outJson === undefined) throw new Error('usage: validate-report.mjs RESULTS_DIR OEDNS_LOG UNBOUND_LOG OUT_JSON');
@@ -29,8 +32,8 @@ const facts = await readFacts(resultsDir);
 const zones = facts.zones;
 const seqDnssecOk = facts.seqDnssecOk === 1;
 /** Milliseconds delay-proxy.mjs held each of named's replies; 0: both resolvers asked named directly. */
-const delayMs = facts.upstreamDelayMs ?? 0;
-const proxySummary = delayMs > 0 ? (parseJsonLine(String(facts['proxy.summary'] ?? '')) ?? null) : null;
+const upstream = upstreamOf(facts);
+const { delayMs, proxySummary } = upstream;
 
 const runs = {};
 const ratios = {};
@@ -62,7 +65,7 @@ const valid = checks.every((c) => c.pass);
 const target = ratios[TARGET_PASS];
 const targets = [
   {
-    name: `oedns p50 <= ${TARGET_P50_RATIO} x Unbound p50, ${TARGET_PASS} pass (one query in flight), ${upstreamPhrase()}`,
+    name: `oedns p50 <= ${TARGET_P50_RATIO} x Unbound p50, ${TARGET_PASS} pass (one query in flight), ${upstreamPhrase(upstream)}`,
     judgedOn: TARGET_PASS,
     value: target.p50,
     p99Ratio: target.p99,
@@ -83,14 +86,7 @@ await writeSummary(outJson, {
     algorithm: facts.algorithm,
     oednsBuild: facts.oednsBuild ?? null,
     queryTimeoutSeconds: facts.queryTimeoutSeconds,
-    upstream: {
-      delayMs,
-      via: delayMs > 0 ? 'delay-proxy.mjs (UDP; each reply held delayMs)' : 'named directly',
-      proxy: proxySummary,
-      proxyExit: facts['proxy.exit'] ?? null,
-      namedTruncatedAnswers: facts['named.truncatedAnswers'] ?? null,
-      namedTcpRequests: facts['named.tcpRequests'] ?? null,
-    },
+    upstream: upstreamConfig(facts, upstream),
     sequential: { client: 'seq-client.mjs', inFlight: 1, dnssecOk: seqDnssecOk },
     loaded: { client: 'dnsperf', clients: facts.clients, maxOutstanding: facts.maxOutstanding, extraArgs: facts.loadedDnsperfArgs },
     ...hostConfig(facts),
@@ -170,38 +166,17 @@ function resolverChecks(r) {
 }
 
 /**
- * The upstream path, with a delay only: no answer from named was truncated (a resolver would retry
- * it over TCP, which the delay proxy does not relay), and the proxy relayed an answer to every
- * query, held each at least the delay, dropped nothing, and stopped on SIGTERM.
+ * The upstream path, with a delay only: no answer from named was truncated and the proxy relayed
+ * an answer to every query, held each at least the delay, dropped nothing, and stopped on SIGTERM.
  */
 function upstreamPathChecks() {
   if (delayMs === 0) return [];
-  const truncated = facts['named.truncatedAnswers'];
-  const p = proxySummary;
   return [
-    {
-      resolver: 'named',
-      name: 'no truncated answer upstream (no lookup needed TCP, which the proxy does not relay)',
-      pass: truncated === 0,
-      detail: `TruncatedResp ${truncated ?? 'n/a'}, TCP requests ${facts['named.tcpRequests'] ?? 'n/a'}`,
-    },
-    {
-      resolver: 'delay proxy',
-      name: `every query relayed and answered, each reply held ${delayMs} ms, nothing dropped`,
-      pass: p !== null && p.queries > 0 && p.replies === p.queries && p.inFlight === 0 &&
-        p.forgotten === 0 && p.stray === 0 && p.refused === 0 && p.malformed === 0 && p.full === 0 && p.errors === 0 &&
-        p.heldMinMs !== null && p.heldMinMs >= delayMs,
-      detail: p === null ? 'no summary' : `${p.queries} queries, ${p.replies} replies, ${p.truncated} truncated, ${p.forgotten} unanswered, ` +
-        `${p.stray + p.refused + p.malformed + p.full + p.errors} dropped or failed; held ${p.heldMinMs}-${p.heldMaxMs} ms, mean ${p.heldMeanMs}; ` +
-        `exit on SIGTERM: ${facts['proxy.exit'] ?? 'n/a'}`,
-    },
+    { resolver: 'named', name: 'no truncated answer upstream (no lookup needed TCP, which the proxy does not relay)', ...truncationCheck(facts) },
+    { resolver: 'delay proxy', ...proxyCheck(facts, upstream) },
   ];
 }
 
-/** How both resolvers reached named, for the header and the target line. */
-function upstreamPhrase() {
-  return delayMs > 0 ? `upstream delay ${delayMs} ms (delay-proxy.mjs)` : 'no upstream delay (named on loopback)';
-}
 
 function reportLines() {
   const warmup = facts.warmupZones > 0 ? `warmed up on ${facts.warmupZones} other zones (dnsperf${seqDnssecOk ? ' -D' : ''})` : 'no warm-up';
