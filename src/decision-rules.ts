@@ -29,7 +29,11 @@ export class DecisionRules {
 
   constructor(private config: Config, private readonly policies: PolicyStore | undefined) {
     this.exclusions = DecisionRules.exclusionsOf(config);
-    policies?.watch();
+  }
+
+  /** Re-reads the policy directory when its files change (serve; `lookup` decides once). */
+  watch(): void {
+    this.policies?.watch();
   }
 
   private static exclusionsOf(config: Config): readonly ExcludedRange[] {

@@ -8,8 +8,9 @@
  */
 import { cacheTtlSeconds, type Security } from './cache/index.js';
 import { ChainOfTrust, createHashBudget, createVerifyBudget, Validator, type Verdict } from './dnssec/index.js';
-import { addressesOf, defaultDecision, finalName, gatherHostKeys, policyDecide, policyPlan, type HostDecision, type HostKeys, type KeySet, type ValidatedLookup } from './pipeline/index.js';
-import { excludedRanges, loadPolicyDir } from './policy/index.js';
+import { addressesOf, finalName, gatherHostKeys, type HostDecision, type HostKeys, type KeySet, type ValidatedLookup } from './pipeline/index.js';
+import { DecisionRules } from './decision-rules.js';
+import { PolicyStore } from './policy/index.js';
 import { certText, ipseckeyText, tlsaText } from './records/index.js';
 import { createRootLogger } from './core/log.js';
 import { errorMessage } from './core/errors.js';
@@ -62,14 +63,12 @@ export async function lookup(options: LookupOptions): Promise<number> {
       return { message: m, security: securityOf(await validate(q, m)), expiresAtMs: Date.now() + 1000 * cacheTtlSeconds(m, q, config.cache) };
     };
     const name = finalName(question.name, message);
-    const policies = config.keys.policiesDir ? await loadPolicyDir(config.keys.policiesDir) : undefined;
-    const plan = policies ? policyPlan(() => policies)({ name, queryName: name === question.name ? undefined : question.name }) : config.keys.tlsaPorts;
-    const keys = await gatherHostKeys(lookupValidated, name, plan, signal, Date.now());
+    // The same decision rules as serve (policies or the built-in default, exclusions, TLSA ports).
+    const store = config.keys.policiesDir ? await PolicyStore.open({ dir: config.keys.policiesDir, log }) : undefined;
+    const { decide, plan, tlsaPorts } = new DecisionRules(config, store).brokerSettings();
+    const lookups = plan ? plan({ name, queryName: name === question.name ? undefined : question.name }) : tlsaPorts;
+    const keys = await gatherHostKeys(lookupValidated, name, lookups, signal, Date.now());
     const addresses = addressesOf(message, name, type);
-    const exclusions = excludedRanges({ upstreams: config.upstream.servers.map((s) => s.address), localAddresses: [] });
-    const decide = policies
-      ? policyDecide({ policies: () => policies, exclusions: () => exclusions })
-      : defaultDecision({ waitMs: config.keys.answerTimeoutMs, onTimeout: config.keys.onTimeout });
     decision = decide({
       qname: question.name, qtype: type, name, addresses, addressStatus: verdict.status,
       addressExpiresAtMs: Date.now() + 1000 * cacheTtlSeconds(message, question, config.cache), keys, nowMs: Date.now(),

@@ -120,6 +120,7 @@ export class Oedns {
       ? await PolicyStore.open({ dir: config.keys.policiesDir, log: log.child({ mod: 'policy' }) })
       : undefined;
     const rules = new DecisionRules(config, policies);
+    rules.watch();
     const keys = config.keys.enabled
       ? new KeyBroker({
         lookup: (question, signal) => resolver!.lookupForKeys(question, signal),

@@ -326,6 +326,13 @@ rules:
     expect(rec.decisions.at(-1)!.addresses[0]!.action).toMatchObject({ kind: 'protect', level: 'use' });
   });
 
+  it('oedns lookup decides by the same policies as serve', async () => {
+    const r = await execa('node', [DIST_CLI, 'lookup', '--upstream', `${keys.lab.address}:${keys.lab.port}`, '--trust-anchor', keys.anchorFile, '--policies', dir, KEYS_LAB_HOSTS.alice.name], { reject: false });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/;; decision \(policies\)/);
+    expect(r.stdout).toMatch(/192\.0\.2\.10: protect, level require \(.*50-test\.yaml:3:5/);
+  });
+
   it('refuses to start on a broken policy file, naming file, line and column', async () => {
     const broken = await mkdtemp(join(tmpdir(), 'oedns-policies-'));
     await writeFile(join(broken, 'bad.yaml'), 'version: 1\nrules:\n  - domains: x.test\n    action: encrypt-please\n');
