@@ -7,7 +7,7 @@
 import { BlockList, isIPv6 } from 'node:net';
 import { GatewayType } from '../records/index.js';
 import type { Decision as PolicyDecision } from '../policy/index.js';
-import type { HostKeys, IpseckeyEntry, KeyStatus } from './host-keys.js';
+import { KEY_STATUS_RANK, type HostKeys, type IpseckeyEntry, type KeyStatus } from './host-keys.js';
 
 export interface AnsweredAddress {
   readonly address: string;
@@ -86,7 +86,6 @@ export interface DefaultDecisionOptions {
   readonly onTimeout: 'answer' | 'servfail';
 }
 
-const RANK: Readonly<Record<KeyStatus, number>> = { secure: 3, insecure: 2, unchecked: 1, indeterminate: 0, bogus: 0 };
 
 /** Whether two textual addresses are the same address (IPv6 in any RFC 5952 spelling). */
 export function sameAddress(a: string, b: string): boolean {
@@ -133,7 +132,7 @@ export function defaultDecision(options: DefaultDecisionOptions): Decide {
       if (ipseckey.outcome === 'none') return none('no IPSECKEY');
       if (ipseckey.status !== 'secure') return none(`IPSECKEY is ${ipseckey.status}; the default policy wants DNSSEC-secure keys`);
       // Libreswan's dns-match-id: the address must come from the key's name with at least the key's status.
-      if (RANK[input.addressStatus] < RANK[ipseckey.status]) return none(`the address is ${input.addressStatus}, weaker than its ${ipseckey.status} IPSECKEY`);
+      if (KEY_STATUS_RANK[input.addressStatus] < KEY_STATUS_RANK[ipseckey.status]) return none(`the address is ${input.addressStatus}, weaker than its ${ipseckey.status} IPSECKEY`);
       const { entry, skipped } = hostKeyFor(answered.address, ipseckey.records);
       if (!entry || entry.key.kind !== 'key') return none(`no usable IPSECKEY for the host itself${skipped.length ? `: ${skipped.join('; ')}` : ''}`);
       const key: PeerKey = { precedence: entry.rdata.precedence, keyType: entry.key.keyType, spkiPem: entry.key.spkiPem, status: ipseckey.status };

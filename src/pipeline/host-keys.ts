@@ -95,6 +95,9 @@ export function tlsaPortKey(port: TlsaPort): string {
   return `${port.port}/${port.protocol}`;
 }
 
+/** Stronger status, higher rank: for "at least as secure as" (dns-match-id) and "the weaker of". */
+export const KEY_STATUS_RANK: Readonly<Record<KeyStatus, number>> = { secure: 3, insecure: 2, unchecked: 1, indeterminate: 0, bogus: 0 };
+
 export function keyStatusOf(security: Security): KeyStatus {
   return security.status;
 }

@@ -10,7 +10,7 @@ import {
 } from '../policy/index.js';
 import { GatewayType } from '../records/index.js';
 import { hostKeyFor, sameAddress, type AddressAction, type AddressDecision, type AnsweredAddress, type Decide, type DecisionInput, type HostDecision, type PeerKey } from './decision.js';
-import { TIMED_OUT, type HostKeys, type KeySet, type KeyStatus, type LookupPlan, type TlsaPort } from './host-keys.js';
+import { KEY_STATUS_RANK, TIMED_OUT, type HostKeys, type KeySet, type KeyStatus, type LookupPlan, type TlsaPort } from './host-keys.js';
 
 export interface PolicyDecideOptions {
   /** The policy set in force (PolicyStore.current: a reload takes effect at the next decision). */
@@ -20,7 +20,6 @@ export interface PolicyDecideOptions {
   readonly shunts?: ShuntLookup | undefined;
 }
 
-const RANK: Readonly<Record<KeyStatus, number>> = { secure: 3, insecure: 2, unchecked: 2, indeterminate: 0, bogus: 0 };
 
 /**
  * A key RRset as policy reads it, for one address: `none` when it holds no key usable for this
@@ -31,7 +30,7 @@ const RANK: Readonly<Record<KeyStatus, number>> = { secure: 3, insecure: 2, unch
 export function keyOutcome<T>(set: KeySet<T>, usable: boolean, addressStatus: KeyStatus): KeyOutcome {
   if (set.outcome === 'failed') return set.reason?.startsWith(TIMED_OUT) ? 'timeout' : 'bogus';
   if (set.outcome === 'none' || !usable) return 'none';
-  const status = RANK[addressStatus] < RANK[set.status] ? addressStatus : set.status;
+  const status = KEY_STATUS_RANK[addressStatus] < KEY_STATUS_RANK[set.status] ? addressStatus : set.status;
   if (status === 'secure') return 'secure';
   return status === 'bogus' || status === 'indeterminate' ? 'bogus' : 'insecure';
 }
