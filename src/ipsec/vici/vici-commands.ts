@@ -81,8 +81,9 @@ export interface ViciConnConfig {
   readonly remoteAddrs: readonly string[];
   /** IKE proposals; absent: charon's defaults. */
   readonly proposals?: readonly string[];
-  readonly local: ViciPubkeyAuth;
-  readonly remote: ViciPubkeyAuth;
+  /** Absent for shunt-only conns (children with mode pass or drop). */
+  readonly local?: ViciPubkeyAuth | undefined;
+  readonly remote?: ViciPubkeyAuth | undefined;
   readonly children: Readonly<Record<string, ViciChildConfig>>;
 }
 
@@ -108,8 +109,8 @@ export function viciConnTree(conn: ViciConnConfig): ViciTree {
       local_addrs: conn.localAddrs,
       remote_addrs: conn.remoteAddrs,
       proposals: conn.proposals,
-      local: authTree(conn.local),
-      remote: authTree(conn.remote),
+      local: conn.local && authTree(conn.local),
+      remote: conn.remote && authTree(conn.remote),
       children,
     },
   };
@@ -222,4 +223,21 @@ export async function viciListSas(
   const message: ViciTree = { ike: filter.ike, child: filter.child, noblock: filter.noblock ? 'yes' : undefined };
   await client.requestStreamed('list-sas', message, 'list-sa', (e) => events.push(e), signal);
   return named(events);
+}
+
+/** A credential charon holds (streamed list-cert events); `data` is DER (SPKI for raw public keys). */
+export interface ViciCert {
+  readonly type: string;
+  readonly subject: string | undefined;
+  readonly data: Uint8Array;
+}
+
+/** Certificates and raw public keys in charon's credential sets, e.g. `{ type: 'PUBKEY' }`. */
+export async function viciListCerts(client: ViciClient, filter: { readonly type?: string; readonly subject?: string }, signal: AbortSignal): Promise<ViciCert[]> {
+  const certs: ViciCert[] = [];
+  await client.requestStreamed('list-certs', { type: filter.type, subject: filter.subject }, 'list-cert', (e) => {
+    const data = e['data'];
+    certs.push({ type: viciText(e['type']) ?? '', subject: viciText(e['subject']), data: data instanceof Uint8Array ? data : utf8.encode(viciText(data) ?? '') });
+  }, signal);
+  return certs;
 }

@@ -1,0 +1,320 @@
+/**
+ * The `vici` backend (strongSwan companion mode, issue 6): oedns tells charon, over its VICI
+ * socket, which peers to protect with which keys; charon installs the SPD (trap policies) and
+ * negotiates. Per spec one conn (vici-conn.ts): a trap (`start_action = trap`) for protect, a
+ * conn charon accepts the peer's IKE with for responder, a pass/drop shunt for pass/block.
+ *
+ * - Keys: this host's private key goes in with `load-key`; the peer's key from DNS rides in the
+ *   conn's `pubkeys`, which puts it into charon's global credential set, where it stays after
+ *   `unload-conn`. Removing a conn with a key therefore ends with `clear-creds` (which drops
+ *   every credential loaded over VICI, the remaining conns' keys included, as checked against
+ *   charon 5.9.8), then the private key and the remaining keyed conns are loaded again.
+ * - initiate: with `initiate: on-answer`, apply() initiates the CHILD_SA after load-conn and
+ *   returns once it is up or failed (bounded by initiateTimeoutMs and the signal). A failed
+ *   initiate is reported through onIkeResult, not thrown: the trap is in place and charon
+ *   negotiates again on the next packet; the caller decides what a failure means.
+ * - Reconnect: when charon restarts, the key and every conn are loaded again.
+ * - onIkeResult gets `ok: true` when an IKE_SA of an oedns conn comes up (either side) and when an
+ *   initiate brought the CHILD_SA up, `ok: false` when an initiate failed (with the stage and
+ *   charon's reason). Trap-triggered failures have no VICI event in 5.9 and are not reported.
+ * - charon's trap policies are always `level required`; a `use` spec is installed like `require`.
+ */
+import { createPublicKey } from 'node:crypto';
+import { BackendError, ConfigError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { BackendName, InstalledPolicy, IpsecBackend, PolicyChange, PolicySpec } from '../backend.js';
+import { ViciClient } from './vici-client.js';
+import type { ViciTree } from './vici-codec.js';
+import {
+  viciClearCreds, viciInitiate, viciListCerts, viciListConns, viciLoadConn, viciLoadKey, viciTerminate, viciUnloadConn,
+  type ViciConnConfig, type ViciControlLog, type ViciKeyType,
+} from './vici-commands.js';
+import { localKey } from './vici-local-key.js';
+import { checkedFqdn, childName, connConfig, connName, CONN_PREFIX, specFromListed, type LocalIdentity } from './vici-conn.js';
+import { ViciCommandError } from './vici-errors.js';
+import { initiateFailureReason, updownEntries } from './vici-outcome.js';
+
+export interface IkeResult {
+  /** The address the policy is for (spec.remote). */
+  readonly address: string;
+  readonly ok: boolean;
+  readonly reason: string;
+  readonly spec?: PolicySpec | undefined;
+}
+
+export interface ViciBackendOptions {
+  /** charon's socket (`--vici-socket`, default /var/run/charon.vici). */
+  readonly socketPath: string;
+  /** This host's FQDN, its IKE identity (type FQDN). */
+  readonly identity: string;
+  /** This host's private key, PKCS#8 PEM (RSA, ECDSA or Ed25519). */
+  readonly privateKeyPem: string;
+  readonly log: Logger;
+  readonly onIkeResult?: ((result: IkeResult) => void) | undefined;
+  readonly initiateTimeoutMs?: number | undefined;
+  readonly reconnectInitialDelayMs?: number | undefined;
+}
+
+export const DEFAULT_INITIATE_TIMEOUT_MS = 5_000;
+/** Beyond charon's own initiate timeout, how long oedns waits for its answer. */
+const INITIATE_GRACE_MS = 1_000;
+/** Deadline for reloading after charon restarts (no caller's signal there). */
+const RELOAD_TIMEOUT_MS = 30_000;
+
+interface Loaded {
+  readonly spec: PolicySpec;
+  readonly config: ViciConnConfig;
+}
+
+export class ViciBackend implements IpsecBackend {
+  readonly name: BackendName = 'vici';
+  private readonly client: ViciClient;
+  private readonly local: LocalIdentity;
+  private readonly key: { readonly type: ViciKeyType; readonly pkcs8Pem: string };
+  private readonly conns = new Map<string, Loaded>();
+  private readonly log: Logger;
+  private readonly initiateTimeoutMs: number;
+  private queue: Promise<unknown> = Promise.resolve();
+  private started = false;
+
+  constructor(private readonly options: ViciBackendOptions) {
+    let id: string;
+    try {
+      id = checkedFqdn(options.identity, 'IKE identity');
+    } catch (error) {
+      throw new ConfigError(errorMessage(error), { cause: error });
+    }
+    const key = localKey(options.privateKeyPem);
+    this.local = { id, publicKeyPem: key.publicKeyPem };
+    this.key = { type: key.type, pkcs8Pem: key.pkcs8Pem };
+    this.log = options.log;
+    this.initiateTimeoutMs = options.initiateTimeoutMs ?? DEFAULT_INITIATE_TIMEOUT_MS;
+    this.client = new ViciClient({
+      socketPath: options.socketPath, log: options.log, reconnectInitialDelayMs: options.reconnectInitialDelayMs,
+      onConnectionChange: (state) => this.connectionChanged(state),
+    });
+  }
+
+  /** Connects, loads the private key, subscribes to ike-updown and child-updown. */
+  async start(signal: AbortSignal): Promise<void> {
+    await this.command('connect', () => this.client.connect(signal));
+    await this.command('load-key', () => viciLoadKey(this.client, { type: this.key.type, data: this.key.pkcs8Pem }, signal));
+    for (const event of ['ike-updown', 'child-updown']) {
+      await this.command(`register ${event}`, () => this.client.subscribe(event, (m, name) => this.updown(m, name), signal));
+    }
+    this.started = true;
+    this.log.info({ socket: this.options.socketPath, identity: this.local.id }, 'vici backend started');
+  }
+
+  /** Closes the socket; leaves charon's state alone (PolicyManager.stop removes first). */
+  close(): void {
+    this.started = false;
+    this.client.close();
+  }
+
+  apply(changes: readonly PolicyChange[], signal: AbortSignal): Promise<void> {
+    return this.serialised(() => this.applyNow(changes, signal));
+  }
+
+  list(signal: AbortSignal): Promise<readonly InstalledPolicy[]> {
+    return this.serialised(async () => {
+      const listed = await this.command('list-conns', () => viciListConns(this.client, {}, signal));
+      const certs = await this.command('list-certs', () => viciListCerts(this.client, { type: 'PUBKEY' }, signal));
+      const keys = new Map<string, string>();
+      for (const cert of certs) {
+        if (cert.subject === undefined) continue;
+        try {
+          keys.set(cert.subject, createPublicKey({ key: Buffer.from(cert.data), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }).toString());
+        } catch {
+          // Not an SPKI key (a certificate by the same subject); the key stays unknown.
+        }
+      }
+      const out: InstalledPolicy[] = [];
+      for (const conn of listed) {
+        const known = this.conns.get(conn.name);
+        if (known) out.push({ ...known.spec, backend: 'vici', handle: conn.name });
+        else {
+          const spec = specFromListed(conn, (id) => keys.get(id));
+          if (spec) out.push(spec);
+        }
+      }
+      return out;
+    });
+  }
+
+  removeAll(signal: AbortSignal): Promise<void> {
+    return this.serialised(async () => {
+      const listed = await this.command('list-conns', () => viciListConns(this.client, {}, signal));
+      const ours = new Set([...this.conns.keys(), ...listed.map((c) => c.name).filter((n) => n.startsWith(CONN_PREFIX))]);
+      const listedNames = new Set(listed.map((c) => c.name));
+      for (const name of ours) {
+        if (listedNames.has(name)) await this.unload(name, signal);
+        this.conns.delete(name);
+      }
+      await this.refreshCredentials(signal);
+      this.log.info({ removed: ours.size }, 'vici conns removed');
+    });
+  }
+
+  private async applyNow(changes: readonly PolicyChange[], signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    // Every spec is checked and turned into its conn before anything goes to charon.
+    const plan = changes.map((change) => ({
+      change, name: connName(change.policy), config: change.op === 'add' ? connConfig(change.policy, this.local) : undefined,
+    }));
+    let credsStale = false;
+    let failure: unknown;
+    try {
+      for (const { change, name, config } of plan) {
+        if (change.policy.peer) credsStale ||= change.op === 'remove';
+        if (!config) {
+          await this.unload(name, signal);
+          this.conns.delete(name);
+          continue;
+        }
+        // Replacing a conn whose key changed leaves the old key trusted until clear-creds.
+        const previousKey = this.conns.get(name)?.spec.peer?.publicKeyPem;
+        if (previousKey !== undefined && previousKey !== change.policy.peer?.publicKeyPem) credsStale = true;
+        const startedMs = performance.now();
+        try {
+          await this.command(`load-conn ${name}`, () => viciLoadConn(this.client, config, signal));
+        } catch (error) {
+          // A refused conn may have left its key in the credential set.
+          if (change.policy.peer) credsStale = true;
+          throw error;
+        }
+        this.conns.set(name, { spec: change.policy, config });
+        this.log.info({ conn: name, remote: change.policy.remote, action: change.policy.action.kind, ms: elapsed(startedMs) }, 'vici conn loaded');
+        if (change.policy.initiate && change.policy.action.kind === 'protect') await this.initiate(name, change.policy, signal);
+      }
+    } catch (error) {
+      failure = error;
+    }
+    if (credsStale) {
+      try {
+        await this.refreshCredentials(signal);
+      } catch (error) {
+        if (failure === undefined) throw error;
+        this.log.error({ err: errorMessage(error) }, 'vici: reloading credentials after a failed change failed too');
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  /** unload-conn (a conn already gone is fine), then terminate its IKE_SAs: unload-conn leaves SAs a trap brought up. */
+  private async unload(name: string, signal: AbortSignal): Promise<void> {
+    try {
+      await viciUnloadConn(this.client, name, signal);
+    } catch (error) {
+      const stillThere = error instanceof ViciCommandError && (await this.command('list-conns', () => viciListConns(this.client, { ike: name }, signal))).length > 0;
+      if (stillThere || !(error instanceof ViciCommandError)) throw this.backendError(`unload-conn ${name}`, error);
+    }
+    try {
+      await viciTerminate(this.client, { ike: name, force: true, timeoutMs: 0 }, signal);
+    } catch (error) {
+      // "no matching SAs to terminate found" is the usual answer.
+      if (!(error instanceof ViciCommandError)) throw this.backendError(`terminate ${name}`, error);
+    }
+    this.log.info({ conn: name }, 'vici conn unloaded');
+  }
+
+  /** clear-creds drops every key loaded over VICI; the private key and the keys of the conns still wanted go back in. */
+  private async refreshCredentials(signal: AbortSignal): Promise<void> {
+    await this.command('clear-creds', () => viciClearCreds(this.client, signal));
+    await this.command('load-key', () => viciLoadKey(this.client, { type: this.key.type, data: this.key.pkcs8Pem }, signal));
+    for (const [name, loaded] of this.conns) {
+      if (loaded.config.remote?.pubkeysPem) await this.command(`load-conn ${name}`, () => viciLoadConn(this.client, loaded.config, signal));
+    }
+  }
+
+  private async initiate(name: string, spec: PolicySpec, signal: AbortSignal): Promise<void> {
+    const logs: ViciControlLog[] = [];
+    const startedMs = performance.now();
+    const bounded = AbortSignal.any([signal, AbortSignal.timeout(this.initiateTimeoutMs + INITIATE_GRACE_MS)]);
+    let result: IkeResult;
+    try {
+      await viciInitiate(this.client, { child: childName(spec.action), ike: name, timeoutMs: this.initiateTimeoutMs, loglevel: 1 }, bounded, (l) => {
+        logs.push(l);
+        this.log.trace({ conn: name, line: l.msg }, 'vici initiate log');
+      });
+      result = { address: spec.remote, ok: true, reason: 'CHILD_SA established', spec };
+    } catch (error) {
+      const reason = error instanceof ViciCommandError ? initiateFailureReason(logs, error.errmsg) : `initiate not completed: ${errorMessage(error)}`;
+      result = { address: spec.remote, ok: false, reason, spec };
+    }
+    this.log[result.ok ? 'info' : 'warn']({ conn: name, remote: spec.remote, ok: result.ok, reason: result.reason, ms: elapsed(startedMs) }, 'vici initiate');
+    this.report(result);
+  }
+
+  private updown(message: ViciTree, event: string): void {
+    for (const entry of updownEntries(message)) {
+      const loaded = this.conns.get(entry.conn);
+      const fields = { event, conn: entry.conn, up: entry.up, state: entry.state, peer: entry.remoteId, remote: entry.remoteHost, children: entry.children };
+      if (!entry.conn.startsWith(CONN_PREFIX)) {
+        this.log.debug(fields, 'vici event for a conn not oedns\'');
+        continue;
+      }
+      this.log.info(fields, event === 'ike-updown' ? `IKE_SA ${entry.up ? 'up' : 'down'}` : `CHILD_SA ${entry.up ? 'up' : 'down'}`);
+      if (event === 'ike-updown' && entry.up && loaded) this.report({ address: loaded.spec.remote, ok: true, reason: 'IKE_SA established', spec: loaded.spec });
+    }
+  }
+
+  private report(result: IkeResult): void {
+    try {
+      this.options.onIkeResult?.(result);
+    } catch (error) {
+      this.log.error({ err: errorMessage(error) }, 'onIkeResult threw');
+    }
+  }
+
+  private connectionChanged(state: 'connected' | 'disconnected'): void {
+    if (state === 'disconnected') {
+      if (this.started) this.log.warn({ socket: this.options.socketPath }, 'vici: charon went away');
+      return;
+    }
+    if (!this.started) return;
+    void this.serialised(() => this.reloadAll(AbortSignal.timeout(RELOAD_TIMEOUT_MS))).catch((error: unknown) => {
+      this.log.error({ err: errorMessage(error) }, 'vici: reloading after charon restarted failed');
+    });
+  }
+
+  /** charon restarted: everything loaded before is gone with it. */
+  private async reloadAll(signal: AbortSignal): Promise<void> {
+    await this.command('load-key', () => viciLoadKey(this.client, { type: this.key.type, data: this.key.pkcs8Pem }, signal));
+    let failed = 0;
+    for (const [name, loaded] of this.conns) {
+      try {
+        await this.command(`load-conn ${name}`, () => viciLoadConn(this.client, loaded.config, signal));
+      } catch (error) {
+        failed += 1;
+        this.log.error({ conn: name, err: errorMessage(error) }, 'vici: reloading a conn failed');
+      }
+    }
+    this.log.info({ conns: this.conns.size, failed }, 'vici: key and conns loaded again after charon restarted');
+  }
+
+  /** Runs a VICI command; failures become BackendError naming the command and charon's errmsg. */
+  private async command<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw this.backendError(what, error);
+    }
+  }
+
+  private backendError(what: string, error: unknown): BackendError {
+    if (error instanceof BackendError) return error;
+    const detail = error instanceof ViciCommandError ? error.errmsg : errorMessage(error);
+    return new BackendError(`vici: ${what} failed: ${detail}`, { cause: error });
+  }
+
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function elapsed(startedMs: number): number {
+  return Math.round((performance.now() - startedMs) * 10) / 10;
+}
