@@ -1,7 +1,8 @@
 // Installs per second of the xfrm backend (issue 6 benchmark), in a network namespace this
-// script creates and deletes: N address pairs in one batch (one `ip -batch -`), and the same
-// pairs one apply() each (one process per install). Run as root (CAP_NET_ADMIN); loopback-free:
-// nothing is sent anywhere, only kernel SPD entries are written.
+// script creates and deletes: N address pairs in one apply(), and the same pairs one apply() each.
+// Both go through the backend's long-lived `ip -batch -` (one write to its stdin per apply, no
+// process start). Run as root (CAP_NET_ADMIN); nothing is sent anywhere, only kernel SPD entries
+// are written. bench/ipsec-latency.mjs times single installs as the PolicyManager sees them.
 //
 //   node bench/ipsec-install.mjs [PAIRS]      # default 10000 batched, 1000 one by one
 import { execFileSync } from 'node:child_process';
@@ -18,8 +19,8 @@ const spec = (i) => ({
 const signal = new AbortController().signal;
 
 execFileSync('ip', ['netns', 'add', netns]);
+const backend = new XfrmBackend({ netns });
 try {
-  const backend = new XfrmBackend({ netns });
   let t0 = performance.now();
   await backend.apply(Array.from({ length: PAIRS }, (_, i) => ({ op: 'add', policy: spec(i) })), signal);
   const batchedMs = performance.now() - t0;
@@ -38,5 +39,6 @@ try {
   };
   console.log(JSON.stringify(report, null, 2));
 } finally {
+  backend.close();
   execFileSync('ip', ['netns', 'del', netns]);
 }

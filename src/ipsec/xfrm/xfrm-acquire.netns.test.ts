@@ -54,6 +54,7 @@ describe.skipIf(!canRun)('xfrm backend: ACQUIRE on traffic (ip xfrm monitor)', (
     await ip('link', 'set', 'v1', 'up');
   });
   afterAll(async () => {
+    backend.close();
     await execa('ip', ['netns', 'delete', NS], { reject: false });
   });
 

@@ -44,6 +44,7 @@ describe.skipIf(!canRun)('xfrm backend in a network namespace', () => {
     await execa('ip', ['netns', 'add', NS]);
   });
   afterAll(async () => {
+    backend.close();
     await execa('ip', ['netns', 'delete', NS], { reject: false });
   });
   afterEach(async () => {
@@ -105,16 +106,18 @@ describe.skipIf(!canRun)('xfrm backend in a network namespace', () => {
   });
 
   it('leaves no half policy when ip refuses the in entry as an invalid argument (IPv6)', async () => {
-    // A stand-in `ip` that spoils every `dir in` line of a batch, then runs the real one.
+    // A stand-in `ip` that spoils every `dir in` line of a batch, then runs the real one (sed -u:
+    // the backend's `ip` is long-lived, so lines must pass as they come, not when a buffer fills).
     const dir = await mkdtemp(join(tmpdir(), 'oedns-xfrm-'));
     const ipPath = join(dir, 'ip');
-    await writeFile(ipPath, `#!/bin/sh\nsed 's/ dir in / dir in not-an-argument /' | exec ip "$@"\n`, { mode: 0o755 });
+    await writeFile(ipPath, `#!/bin/sh\nsed -u 's/ dir in / dir in not-an-argument /' | exec ip "$@"\n`, { mode: 0o755 });
     try {
       const spoiled = new XfrmBackend({ netns: NS, ipPath });
       const error = await spoiled.apply([add(v6('fd00:98::8', requireTransport))], signal()).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'ERR_IPSEC_BACKEND' });
       expect(String((error as Error).message)).toMatch(/dir in .*not-an-argument.*first half was removed/s);
       expect(await policyCount()).toEqual({ in: 0, out: 0 });
+      spoiled.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

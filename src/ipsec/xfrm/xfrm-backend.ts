@@ -1,6 +1,8 @@
 /**
- * The `xfrm` backend: the Linux kernel SPD through iproute2 (`ip xfrm policy`), run with execa and
- * argument arrays, or `ip -batch -` on stdin for many entries at once; never a shell.
+ * The `xfrm` backend: the Linux kernel SPD through iproute2 (`ip xfrm policy`), never a shell.
+ * Changes go through one long-lived `ip -batch -` (ip-session.ts): a command there costs ~0.1 ms
+ * where starting `ip` from Node costs ~4 ms, so one install (an out and an in entry) takes well
+ * under a millisecond. Listings (`list`, `removeAll`, bulk removals) start one `ip` each.
  *
  * Each spec becomes an out and an in entry. No `fwd` entry: oedns protects this host's own
  * traffic; the kernel checks `fwd` only for packets it routes on to another host, and transport
@@ -10,10 +12,14 @@
  * no mark. A mark was tried: an entry marked `mark 0 mask M` (the only kind that still matches
  * unmarked traffic) cannot be deleted through iproute2 6.1, which leaves out XFRMA_MARK when the
  * value is 0, while the kernel compares value and mask on delete. So oedns' entries are those in
- * the band and without anything oedns never writes; deletions go by the kernel index that
- * list() found (`delete index N dir D`), never by selector, so another program's entry with the
- * same selector is never hit. Without a mark, an entry with the same selector and direction as
+ * the band and without anything oedns never writes; deletions go by the kernel index a lookup
+ * found in the band (`delete index N dir D`), never by selector, so another program's entry with
+ * the same selector is never hit. Without a mark, an entry with the same selector and direction as
  * another program's cannot coexist with it: the add fails (EEXIST) and apply() reports it.
+ *
+ * Why not choose the index on add (`index N`), to delete later without a lookup: when N is taken
+ * the kernel silently gives the entry another index, so a remembered index could name another
+ * program's entry; a lookup in the session costs ~0.1 ms.
  *
  * Privileges: CAP_NET_ADMIN in the network namespace (`ip -n NS` also needs to open
  * /run/netns/NS).
@@ -21,8 +27,9 @@
 import { execa } from 'execa';
 import { BackendError, errorMessage } from '../../core/errors.js';
 import type { BackendName, InstalledPolicy, IpsecBackend, PolicyChange } from '../backend.js';
+import { IpSession, type CommandOutcome } from './ip-session.js';
 import {
-  addCommand, BATCH_WORDS, batchInput, checkIpOptions, commandText, deleteByIndexCommand, FORCE_BATCH_WORDS, ipArgv, LIST_WORDS,
+  addCommand, batchInput, checkIpOptions, commandText, deleteByIndexCommand, FORCE_BATCH_WORDS, getCommand, ipArgv, LIST_WORDS,
   type IpCommandOptions,
 } from './xfrm-commands.js';
 import { entryKey, oursOnly, parseXfrmPolicies, toInstalled, type KernelPolicy } from './xfrm-parse.js';
@@ -42,32 +49,47 @@ interface PlannedChange {
   readonly entries: readonly XfrmEntry[];
 }
 
+/** One command of an apply: which change it belongs to and which entry it adds or deletes. */
+interface Step {
+  readonly change: number;
+  readonly entry: XfrmEntry;
+  readonly words: readonly string[];
+}
+
 export class XfrmBackend implements IpsecBackend {
   readonly name: BackendName = 'xfrm';
   private readonly ip: IpCommandOptions;
+  private readonly session: IpSession;
 
   constructor(options: XfrmBackendOptions = {}) {
     this.ip = checkIpOptions({ ipPath: options.ipPath ?? 'ip', netns: options.netns });
+    this.session = new IpSession(this.ip);
   }
 
+  /**
+   * Adds need no lookup: `add` is exclusive, so the kernel refuses (EEXIST) an entry whose
+   * direction and selector are taken, by oedns or anyone (priority plays no part), and an add
+   * that succeeded created its entry. Removals look their entries up first (by selector, a
+   * kernel lookup per entry; one listing for many) and delete by the index found in oedns' band.
+   */
   async apply(changes: readonly PolicyChange[], signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     // Everything is validated before any process runs.
     const plan: PlannedChange[] = changes.map((change) => ({
       change, entries: specToPairs(change.policy).flatMap((pair) => [pair.out, pair.in]),
     }));
-    if (plan.length === 0) return;
-    const before = indexByKey(await this.oursAmong(plan, signal));
-    const commands = plan.flatMap(({ change, entries }) => change.op === 'add'
-      ? entries.map(addCommand)
-      : entries.flatMap((e) => {
-        const found = before.get(entryKey(e.dir, e.selector));
-        return found ? [deleteByIndexCommand(found.index, e.dir)] : [];
+    const removals = plan.flatMap(({ change, entries }) => change.op === 'remove' ? entries : []);
+    const found = removals.length === 0 ? new Map<string, OurEntry>() : await this.lookUp(removals, signal);
+    const steps = plan.flatMap(({ change, entries }, i): Step[] => change.op === 'add'
+      ? entries.map((entry) => ({ change: i, entry, words: addCommand(entry) }))
+      : entries.flatMap((entry) => {
+        const ours = found.get(entryKey(entry.dir, entry.selector));
+        return ours ? [{ change: i, entry, words: deleteByIndexCommand(ours.index, entry.dir) }] : [];
       }));
-    if (commands.length === 0) return;
-    const result = await this.run(BATCH_WORDS, signal, batchInput(commands));
-    if (!result.failed) return;
-    await this.recover(plan, before, result.stderr, signal);
+    if (steps.length === 0) return;
+    const { outcomes } = await this.session.run(steps.map((s) => s.words), signal);
+    const failedAt = outcomes.findIndex((o) => o.status !== 'ok');
+    if (failedAt >= 0) await this.recover(plan, steps, outcomes, failedAt, signal);
   }
 
   async list(signal: AbortSignal): Promise<readonly InstalledPolicy[]> {
@@ -84,61 +106,81 @@ export class XfrmBackend implements IpsecBackend {
     }
   }
 
-  /** oedns' entries in the SPD now (or only those whose selector matches `filter`). */
-  private async ours(signal: AbortSignal, filter: readonly string[] = []): Promise<readonly OurEntry[]> {
-    const words = [...LIST_WORDS, ...filter];
-    const result = await this.run(words, signal);
-    if (result.failed) throw new BackendError(`xfrm: ${commandText(this.ip, words)} failed: ${result.stderr.trim()}`);
+  /** Ends the long-lived `ip` (it also ends by itself when this process exits). */
+  close(): void {
+    this.session.close();
+  }
+
+  /** oedns' entries in the SPD now (one `ip -s xfrm policy show`). */
+  private async ours(signal: AbortSignal): Promise<readonly OurEntry[]> {
+    const result = await this.run(LIST_WORDS, signal);
+    if (result.failed) throw new BackendError(`xfrm: ${commandText(this.ip, LIST_WORDS)} failed: ${result.stderr.trim()}`);
     return oursOnly(parseXfrmPolicies(result.stdout));
   }
 
   /**
-   * oedns' entries that the planned changes may touch. A decision changes a few address pairs:
-   * those are listed by selector (`dst R` for out, `src R` for in; iproute2 filters exactly), so
-   * one install costs the same with 10 or 10,000 policies present. A bulk change lists everything.
+   * oedns' entries among `entries`, by key. A few are looked up one by one in the session
+   * (`get`; one that is absent ends the process with ENOENT, and the lookups after it run in a
+   * new one); many, with one listing. An entry found with a priority outside the band or with
+   * anything oedns never writes is another program's and is left out.
    */
-  private async oursAmong(plan: readonly PlannedChange[], signal: AbortSignal): Promise<readonly OurEntry[]> {
-    const filters = new Map<string, readonly string[]>();
-    for (const { entries } of plan) {
-      for (const e of entries) {
-        const filter = e.dir === 'out' ? ['dst', e.selector.dst] : ['src', e.selector.src];
-        filters.set(filter.join(' '), filter);
+  private async lookUp(entries: readonly XfrmEntry[], signal: AbortSignal): Promise<Map<string, OurEntry>> {
+    if (entries.length > MAX_LOOKUPS) return indexByKey(await this.ours(signal));
+    const found = new Map<string, OurEntry>();
+    let rest = entries;
+    while (rest.length > 0) {
+      const { outcomes, stdout } = await this.session.run(rest.map(getCommand), signal, true);
+      const printed = indexByKey(oursOnly(parseXfrmPolicies(stdout)));
+      let i = 0;
+      for (; i < rest.length && outcomes[i]?.status === 'ok'; i++) {
+        const key = entryKey(rest[i]!.dir, rest[i]!.selector);
+        const ours = printed.get(key);
+        if (ours) found.set(key, ours);
       }
+      const failed = outcomes[i];
+      if (failed && !ENOENT.test(failed.stderr)) {
+        throw new BackendError(`xfrm: ${commandText(this.ip, getCommand(rest[i]!))} failed: ${failed.stderr.trim() || 'no error text'}`);
+      }
+      rest = rest.slice(i + 1);
     }
-    if (filters.size > MAX_FILTERED_LISTS) return this.ours(signal);
-    const lists = await Promise.all([...filters.values()].map((filter) => this.ours(signal, filter)));
-    return [...indexByKey(lists.flat()).values()];
+    return found;
   }
 
   /**
-   * After a failed batch: `ip -batch` stops at the first failing line (iproute2's xfrm commands
-   * exit on error), so the changes before it are done and the ones after it untouched. The first
-   * change not fully in effect is the one that failed; whatever half of it is in place is undone
-   * (entries it added are deleted; entries a removal left are deleted too: a half-removed pair
-   * is finished, not restored). Then the error names the failing command and its stderr.
+   * After a failed command: the session stops at the first failure, so the changes before it are
+   * done and the ones after it untouched. The change it belongs to is undone half by half: its
+   * entries added before the failure (and the failing add itself if the process ended without
+   * saying whether it took effect) are looked up and deleted by index; a half-removed pair is
+   * finished, not restored. Then the error names the failing command and its stderr.
    */
-  private async recover(plan: readonly PlannedChange[], before: ReadonlyMap<string, OurEntry>, stderr: string, signal: AbortSignal): Promise<never> {
-    const after = indexByKey(await this.ours(signal));
-    const failed = plan.find(({ change, entries }) => entries.some((e) => after.has(entryKey(e.dir, e.selector)) !== (change.op === 'add')));
-    const detail = stderr.trim() || 'no error text';
-    if (!failed) throw new BackendError(`xfrm: ${commandText(this.ip, BATCH_WORDS)} failed: ${detail}`);
-    const missing = failed.entries.find((e) => after.has(entryKey(e.dir, e.selector)) !== (failed.change.op === 'add'));
-    const failedWords = missing && failed.change.op === 'add' ? addCommand(missing) : ['xfrm', 'policy', 'delete', '...', 'dir', missing?.dir ?? 'out'];
-    const undo = failed.entries.flatMap((e) => {
-      const key = entryKey(e.dir, e.selector);
-      const now = after.get(key);
-      // An add undoes only what it created; an entry that was there before is left alone.
-      if (!now || (failed.change.op === 'add' && before.get(key)?.index === now.index)) return [];
-      return [deleteByIndexCommand(now.index, e.dir)];
-    });
+  private async recover(plan: readonly PlannedChange[], steps: readonly Step[], outcomes: readonly CommandOutcome[], failedAt: number, signal: AbortSignal): Promise<never> {
+    const failed = steps[failedAt]!;
+    const outcome = outcomes[failedAt]!;
+    const op = plan[failed.change]!.change.op;
+    const detail = outcome.stderr.trim() || 'no error text';
+    // Steps after the failure ran only if `ip` went on after an error (iproute2 does not).
+    const ran = steps.filter((s, i) => s.change >= failed.change && (outcomes[i]?.status === 'ok' || outcomes[i]?.status === 'lost'));
     let undoNote = '';
-    if (undo.length > 0) {
-      const undone = await this.run(FORCE_BATCH_WORDS, signal, batchInput(undo));
-      undoNote = undone.failed ? `; undoing the first half failed too: ${undone.stderr.trim()}` : '; the first half was removed';
+    try {
+      let undo: readonly (readonly string[])[];
+      if (op === 'add') {
+        const added = ran.filter((s) => plan[s.change]!.change.op === 'add');
+        const now = added.length === 0 ? new Map<string, OurEntry>() : await this.lookUp(added.map((s) => s.entry), signal);
+        undo = [...now.values()].map((e) => deleteByIndexCommand(e.index, e.dir));
+      } else {
+        undo = steps.filter((s, i) => s.change === failed.change && i > failedAt && outcomes[i]?.status === 'not-run').map((s) => s.words);
+      }
+      if (undo.length > 0) {
+        const undone = (await this.session.run(undo, signal)).outcomes.find((o) => o.status !== 'ok');
+        undoNote = undone ? `; undoing the first half failed too: ${undone.stderr.trim() || 'no error text'}` : '; the first half was removed';
+      }
+    } catch (error) {
+      undoNote = `; undoing the first half failed too: ${errorMessage(error)}`;
     }
-    throw new BackendError(`xfrm: ${commandText(this.ip, failedWords)} failed: ${detail}${undoNote}`);
+    throw new BackendError(`xfrm: ${commandText(this.ip, failed.words)} failed: ${detail}${undoNote}`);
   }
 
+  /** One `ip` process (listings, removeAll). */
   private async run(words: readonly string[], signal: AbortSignal, input?: string): Promise<{ failed: boolean; stdout: string; stderr: string }> {
     try {
       const result = await execa(this.ip.ipPath, ipArgv(this.ip, words), {
@@ -154,8 +196,13 @@ export class XfrmBackend implements IpsecBackend {
   }
 }
 
-/** Above this many selector filters, one listing of the whole SPD is cheaper. */
-const MAX_FILTERED_LISTS = 8;
+/**
+ * Above this many entries to look up, one listing of the whole SPD: a lookup is ~0.1 ms in the
+ * session, a listing a process start (~4 ms) plus ~1 µs per entry present.
+ */
+const MAX_LOOKUPS = 64;
+/** How iproute2 (LC_ALL=C) reports a lookup that found nothing. */
+const ENOENT = /No such file or directory/;
 
 function indexByKey(entries: readonly OurEntry[]): Map<string, OurEntry> {
   return new Map(entries.map((e) => [entryKey(e.dir, e.selector), e]));

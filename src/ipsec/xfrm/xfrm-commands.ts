@@ -73,6 +73,14 @@ export function deleteByIndexCommand(index: number, dir: Direction): readonly st
   return wordsSafe(['xfrm', 'policy', 'delete', 'index', String(index), 'dir', dir]);
 }
 
+/**
+ * Looks one entry up by direction and selector (the kernel's own lookup, not a listing): prints
+ * it with its index and priority (the session runs with -s), or fails with ENOENT.
+ */
+export function getCommand(entry: XfrmEntry): readonly string[] {
+  return wordsSafe(['xfrm', 'policy', 'get', ...selectorWords(entry.selector), 'dir', entry.dir]);
+}
+
 /** `-s xfrm policy show`: every entry with its index (-s) for parseXfrmPolicies(). */
 export const LIST_WORDS: readonly string[] = ['-s', 'xfrm', 'policy', 'show'];
 
@@ -80,6 +88,9 @@ export const LIST_WORDS: readonly string[] = ['-s', 'xfrm', 'policy', 'show'];
 export const BATCH_WORDS: readonly string[] = ['-batch', '-'];
 /** `-force -batch -`: goes on after a failing line (for removals, checked afterwards). */
 export const FORCE_BATCH_WORDS: readonly string[] = ['-force', '-batch', '-'];
+
+/** The long-lived session (ip-session.ts): -s for `get`, -force to read on after its markers. */
+export const SESSION_WORDS: readonly string[] = ['-s', '-force', '-batch', '-'];
 
 /** The argv for `ip`: the namespace first, then the words. */
 export function ipArgv(options: IpCommandOptions, words: readonly string[]): readonly string[] {
