@@ -14,6 +14,7 @@ import { lookup } from './lookup.js';
 import { Oedns } from './main.js';
 import { policiesCommand } from './policy/index.js';
 import { recordCommand } from './records/index.js';
+import { ipsecHelperCommand, statusCommand } from './ipsec/index.js';
 import type { Settings } from './config/index.js';
 
 async function serve(argv: Record<string, unknown>): Promise<void> {
@@ -43,6 +44,14 @@ async function serve(argv: Record<string, unknown>): Promise<void> {
     'ipsec-backend': argv['ipsec-backend'] as string | undefined,
     'ipsec-netns': argv['ipsec-netns'] as string | undefined,
     'setkey-path': argv['setkey-path'] as string | undefined,
+    'state-dir': argv['state-dir'] as string | undefined,
+    'control-socket': argv['control-socket'] as string | undefined,
+    'vici-socket': argv['vici-socket'] as string | undefined,
+    'ike-identity': argv['ike-identity'] as string | undefined,
+    'ike-key': argv['ike-key'] as string | undefined,
+    'ipsec-helper-socket': argv['ipsec-helper-socket'] as string | undefined,
+    'racoon-peer-dir': argv['racoon-peer-dir'] as string | undefined,
+    'racoonctl-path': argv['racoonctl-path'] as string | undefined,
   };
   let oedns: Oedns;
   try {
@@ -106,9 +115,17 @@ await yargs(hideBin(process.argv))
       .option('answer-timeout-ms', { type: 'number', describe: 'how long an A/AAAA answer waits for its decision to be in place (default 2000)', group: 'Keys:' })
       .option('answer-timeout-action', { type: 'string', choices: ['answer', 'servfail'], describe: 'what happens then: answer anyway (default) or SERVFAIL', group: 'Keys:' })
       .option('policies', { type: 'string', describe: 'DIR of policy files (default: policies/ beside --config if it exists, else the built-in opportunistic default)', group: 'Keys:' })
-      .option('ipsec-backend', { type: 'string', choices: ['none', 'dry-run', 'xfrm', 'setkey'], describe: 'where decisions become IPsec policies: none (default; subscribers only), dry-run (recorded and logged), xfrm (the kernel SPD through ip xfrm; needs CAP_NET_ADMIN)', group: 'Keys:' })
-      .option('ipsec-netns', { type: 'string', describe: 'network namespace to apply kernel policies in (labs and tests)', group: 'Keys:' })
-      .option('setkey-path', { type: 'string', describe: 'the setkey executable for --ipsec-backend setkey (BSD, or Linux with ipsec-tools and PF_KEY)', group: 'Keys:' }),
+      .option('ipsec-backend', { type: 'string', choices: ['none', 'dry-run', 'xfrm', 'setkey', 'racoon', 'vici', 'helper'], describe: 'where decisions become IPsec policies: none (default; subscribers only), dry-run (recorded and logged), xfrm (the kernel SPD through ip xfrm; needs CAP_NET_ADMIN), setkey, racoon (setkey + racoon peer files), vici (strongSwan charon), helper (the privileged oedns ipsec-helper)', group: 'IPsec:' })
+      .option('ipsec-netns', { type: 'string', describe: 'network namespace to apply kernel policies in (labs and tests)', group: 'IPsec:' })
+      .option('setkey-path', { type: 'string', describe: 'the setkey executable for --ipsec-backend setkey|racoon (BSD, or Linux with ipsec-tools and PF_KEY)', group: 'IPsec:' })
+      .option('state-dir', { type: 'string', describe: 'where oedns records the policies it installed, to clean up after a crash (default /var/lib/oedns)', group: 'IPsec:' })
+      .option('control-socket', { type: 'string', describe: 'UNIX socket `oedns status` asks (default /run/oedns/control.sock)', group: 'IPsec:' })
+      .option('vici-socket', { type: 'string', describe: "charon's VICI socket for --ipsec-backend vici (default /var/run/charon.vici)", group: 'IPsec:' })
+      .option('ike-identity', { type: 'string', describe: "this host's IKE identity, an FQDN (vici, racoon)", group: 'IPsec:' })
+      .option('ike-key', { type: 'string', describe: "this host's private key file: PKCS#8 PEM (vici), plainrsa-gen format (racoon)", group: 'IPsec:' })
+      .option('ipsec-helper-socket', { type: 'string', describe: 'the socket of `oedns ipsec-helper` for --ipsec-backend helper', group: 'IPsec:' })
+      .option('racoon-peer-dir', { type: 'string', describe: "directory racoon.conf includes for oedns' peer files (default /var/lib/oedns/racoon)", group: 'IPsec:' })
+      .option('racoonctl-path', { type: 'string', describe: 'the racoonctl executable (--ipsec-backend racoon)', group: 'IPsec:' }),
     (argv) => serve(argv as Record<string, unknown>),
   )
   .command(
@@ -145,6 +162,8 @@ await yargs(hideBin(process.argv))
   )
   .command(recordCommand())
   .command(policiesCommand)
+  .command(statusCommand)
+  .command(ipsecHelperCommand)
   .demandCommand(1, 'name a command: oedns serve, lookup, record or policies')
   .strict()
   .help()

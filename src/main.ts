@@ -15,7 +15,9 @@ import { ConfigError, errorMessage, ListenError } from './core/errors.js';
 import { createRootLogger, type Logger } from './core/log.js';
 import { Listeners } from './listener/index.js';
 import { DecisionRules } from './decision-rules.js';
-import { DryRunBackend, PolicyManager, SetkeyBackend, XfrmBackend } from './ipsec/index.js';
+import { createBackend, PolicyManager, type BackendHandle, type BackendSettings, type IkeResult } from './ipsec/index.js';
+import { ControlServer, statusReport } from './ipsec/control/index.js';
+import { OEDNS_VERSION } from './core/version.js';
 import { DecisionBus, KeyBroker, Resolver, specsOf } from './pipeline/index.js';
 import { typeName } from './wire/index.js';
 import { PolicyStore } from './policy/index.js';
@@ -64,6 +66,19 @@ async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isDirectory(), () => false);
 }
 
+/** How long opening the IPsec backend (charon's or the helper's socket, loading the IKE key) may take at start. */
+const BACKEND_START_TIMEOUT_MS = 10_000;
+/** A failure shunt's lifetime when the spec does not carry its rule's (policies' default shunt-lifetime). */
+const DEFAULT_SHUNT_SECONDS = 900;
+
+function backendSettings(config: Config): BackendSettings {
+  const k = config.keys;
+  return {
+    backend: k.ipsecBackend as BackendSettings['backend'], netns: k.ipsecNetns, setkeyPath: k.setkeyPath, racoonctlPath: k.racoonctlPath,
+    racoonPeerDir: k.racoonPeerDir, viciSocket: k.viciSocket, ikeIdentity: k.ikeIdentity, ikeKeyPath: k.ikeKey, helperSocket: k.ipsecHelperSocket,
+  };
+}
+
 /** Live heap per cache byte budget, with room for in-flight work and V8's own slack. */
 const HEAP_PER_CACHE_BYTE = 2;
 const HEAP_BASE_BYTES = 96 * 1024 * 1024;
@@ -82,6 +97,11 @@ function warnIfHeapTooSmall(config: Config, log: Logger): void {
 export class Oedns {
   /** Aborts every query in progress at stop(). Each upstream query listens on it while it runs. */
   private readonly shutdown = new AbortController();
+  private readonly startedAtMs = Date.now();
+  /** `oedns status` asks here; opened after the listeners. */
+  private control: ControlServer | undefined;
+  /** The IPsec backend's connection (charon, the helper), closed after the last removal. */
+  private backendHandle: BackendHandle | undefined;
 
   private constructor(
     private readonly options: OednsOptions,
@@ -115,6 +135,7 @@ export class Oedns {
     // The validator fetches DNSKEY/DS through the resolver it serves: bound once both exist.
     let resolver: Resolver | undefined;
     const validation = new DnssecService({ fetch: (name, type, signal) => resolver!.fetchForValidation(name, type, signal) }, dnssec, dnssecLog);
+    let self: Oedns | undefined;
     const decisions = new DecisionBus((decision, error) => pipelineLog.warn({ name: decision.name, err: error }, 'decision subscriber failed'));
     const policies = config.keys.enabled && config.keys.policiesDir
       ? await PolicyStore.open({ dir: config.keys.policiesDir, log: log.child({ mod: 'policy' }) })
@@ -130,28 +151,45 @@ export class Oedns {
       })
       : undefined;
     resolver = new Resolver({ cache, upstream, log: pipelineLog, validator: validation, failureCacheSeconds: BOGUS_CACHE_SECONDS, keys });
-    const backend = config.keys.ipsecBackend === 'dry-run' ? new DryRunBackend()
-      : config.keys.ipsecBackend === 'xfrm' ? new XfrmBackend({ netns: config.keys.ipsecNetns })
-      : config.keys.ipsecBackend === 'setkey' ? new SetkeyBackend({ setkeyPath: config.keys.setkeyPath, log: log.child({ mod: 'ipsec' }) })
-      : undefined;
-    const ipsec = backend ? new PolicyManager(backend, log.child({ mod: 'ipsec' })) : undefined;
+    // IKE results reach the failure shunts; `self` exists by the time any IKE runs.
+    const handle = config.keys.ipsecBackend === 'none' ? undefined
+      : createBackend(backendSettings(config), log.child({ mod: 'ipsec' }), (result) => self?.ikeResult(result));
+    await handle?.start(AbortSignal.timeout(BACKEND_START_TIMEOUT_MS));
+    const backend = handle?.backend;
+    // The dry-run backend installs nothing: no state file to keep.
+    const stateDir = config.keys.ipsecBackend === 'dry-run' ? undefined : config.keys.stateDir;
+    const ipsec = backend ? new PolicyManager(backend, log.child({ mod: 'ipsec' }), Date.now, { stateDir }) : undefined;
     if (ipsec) {
       ipsec.start();
       decisions.subscribe((d, signal) => ipsec.put(`${d.qname}/${typeName(d.qtype)}`, specsOf(d), d.expiresAtMs, signal));
     }
     const pipeline = resolver;
-    let self: Oedns | undefined;
     const listeners = new Listeners(
       (query, client) => pipeline.handle(query, client, self!.shutdown.signal),
       { idleTimeoutMs: config.tcpIdleTimeoutMs, maxConnections: config.tcpMaxConnections },
       listenerLog,
     );
     self = new Oedns(options, config, [log, ...children], cache, upstream, pipeline, validation, listeners, decisions, keys, rules, ipsec);
+    self.backendHandle = handle;
     try {
+      // What a crashed oedns left in the backend is removed or adopted before anything is answered.
+      await ipsec?.reconcile();
       await self.openListeners(config);
     } catch (error) {
       await listeners.closeAll();
       rules.close();
+      handle?.close();
+      throw error;
+    }
+    try {
+      self.control = await ControlServer.open({
+        path: config.keys.controlSocket.path, explicit: config.keys.controlSocket.explicit, log: log.child({ mod: 'control' }),
+        status: () => self!.status(),
+      });
+    } catch (error) {
+      await listeners.closeAll();
+      rules.close();
+      handle?.close();
       throw error;
     }
     warnIfHeapTooSmall(config, log);
@@ -188,12 +226,26 @@ export class Oedns {
     this.log.warn({ address: shunt.address, reason, shuntSeconds: lifetimeSeconds }, 'IKE failed; failure shunt in force');
   }
 
+  /** What an IKE backend learnt: IKE up lifts a shunt; a failure records one for the rule's shunt-lifetime. */
+  ikeResult(result: IkeResult): void {
+    if (result.ok) this.ikeSucceeded(result.address);
+    else this.ikeFailed(result.address, result.reason, result.spec?.shuntSeconds ?? DEFAULT_SHUNT_SECONDS);
+  }
+
   /** IKE with `address` succeeded: any failure shunt for it ends. */
   ikeSucceeded(address: string): void {
     if (this.rules.shunts.clear(address)) {
       this.keys?.invalidateAll();
       this.log.info({ address }, 'IKE succeeded; failure shunt lifted');
     }
+  }
+
+  /** What `oedns status` shows. */
+  status(): ReturnType<typeof statusReport> {
+    return statusReport({
+      backend: this.ipsec?.backend.name ?? 'none', policies: this.ipsec?.list() ?? [], nowMs: Date.now(), startedAtMs: this.startedAtMs,
+      pid: process.pid, version: OEDNS_VERSION, listen: this.listening, counters: { ...this.resolver.stats },
+    });
   }
 
   get listening(): string[] {
@@ -270,8 +322,10 @@ export class Oedns {
     this.shutdown.abort(new Error('oedns is shutting down'));
     this.rules.close();
     await this.listeners.closeAll();
+    await this.control?.close();
     // Everything oedns installed goes with it.
     await this.ipsec?.stop(new AbortController().signal).catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'removing IPsec policies failed'));
+    this.backendHandle?.close();
     this.log.info({ stats: this.resolver.stats, cache: this.cache.stats(), dnssec: this.validation.stats }, 'oedns stopped');
   }
 }

@@ -57,6 +57,20 @@ export interface KeysConfig {
   readonly ipsecNetns: string | undefined;
   /** The setkey executable for the setkey backend (default `setkey` on PATH). */
   readonly setkeyPath: string | undefined;
+  /** Where the IPsec state file lives (what oedns installed, for reconciling after a crash). */
+  readonly stateDir: string;
+  /** `oedns status` asks here; `explicit`: given by the user (then failing to open it is fatal). */
+  readonly controlSocket: { readonly path: string; readonly explicit: boolean };
+  /** charon's VICI socket (vici backend). */
+  readonly viciSocket: string;
+  /** This host's IKE identity (FQDN) and its private key file, PKCS#8 PEM (vici), plainrsa-gen format (racoon). */
+  readonly ikeIdentity: string | undefined;
+  readonly ikeKey: string | undefined;
+  /** The privileged helper's socket (helper backend). */
+  readonly ipsecHelperSocket: string | undefined;
+  /** racoon backend: directory for peer files, and the racoonctl executable. */
+  readonly racoonPeerDir: string;
+  readonly racoonctlPath: string | undefined;
 }
 
 export interface Config {
@@ -97,6 +111,14 @@ export interface Settings {
   readonly 'ipsec-backend'?: string | undefined;
   readonly 'ipsec-netns'?: string | undefined;
   readonly 'setkey-path'?: string | undefined;
+  readonly 'state-dir'?: string | undefined;
+  readonly 'control-socket'?: string | undefined;
+  readonly 'vici-socket'?: string | undefined;
+  readonly 'ike-identity'?: string | undefined;
+  readonly 'ike-key'?: string | undefined;
+  readonly 'ipsec-helper-socket'?: string | undefined;
+  readonly 'racoon-peer-dir'?: string | undefined;
+  readonly 'racoonctl-path'?: string | undefined;
 }
 
 const LIST_KEYS = ['listen', 'upstream', 'trust-anchor', 'insecure', 'tlsa-port'] as const;
@@ -105,9 +127,17 @@ const NUMBER_KEYS = [
   'upstream-timeout-ms', 'query-timeout-ms', 'upstream-dead-seconds', 'tcp-idle-timeout-ms', 'tcp-max-connections',
   'answer-timeout-ms',
 ] as const;
-const STRING_KEYS = ['log-level', 'answer-timeout-action', 'policies', 'ipsec-backend', 'ipsec-netns', 'setkey-path'] as const;
-/** Backends that can be chosen today (issue 6 adds xfrm, setkey, vici, racoon). */
-export const IPSEC_BACKENDS = ['none', 'dry-run', 'xfrm', 'setkey'] as const;
+const STRING_KEYS = [
+  'log-level', 'answer-timeout-action', 'policies', 'ipsec-backend', 'ipsec-netns', 'setkey-path', 'state-dir', 'control-socket',
+  'vici-socket', 'ike-identity', 'ike-key', 'ipsec-helper-socket', 'racoon-peer-dir', 'racoonctl-path',
+] as const;
+/** Where decisions become policies (issue 6). */
+export const IPSEC_BACKENDS = ['none', 'dry-run', 'xfrm', 'setkey', 'racoon', 'vici', 'helper'] as const;
+/** Defaults of the IPsec settings. */
+export const DEFAULT_STATE_DIR = '/var/lib/oedns';
+export const DEFAULT_CONTROL_SOCKET = '/run/oedns/control.sock';
+export const DEFAULT_VICI_SOCKET = '/var/run/charon.vici';
+export const DEFAULT_RACOON_PEER_DIR = '/var/lib/oedns/racoon';
 const BOOLEAN_KEYS = ['keys'] as const;
 export const SETTING_KEYS: readonly string[] = [...LIST_KEYS, ...STRING_KEYS, ...BOOLEAN_KEYS, ...NUMBER_KEYS];
 const TIMEOUT_ACTIONS = ['answer', 'servfail'] as const;
@@ -211,6 +241,12 @@ export function parseTlsaPort(text: string): KeysConfig['tlsaPorts'][number] {
   return { port, protocol: (match[2] ?? 'tcp') as 'tcp' | 'udp' | 'sctp' };
 }
 
+/** Paths oedns keeps state or sockets at are absolute: a relative one would depend on the working directory. */
+function absolutePath(key: string, path: string): string {
+  if (!path.startsWith('/')) throw new ConfigError(`${key} "${path}" must be an absolute path`);
+  return path;
+}
+
 function ipsecBackend(name: string): KeysConfig['ipsecBackend'] {
   if (!(IPSEC_BACKENDS as readonly string[]).includes(name)) throw new ConfigError(`ipsec-backend "${name}" is not one of ${IPSEC_BACKENDS.join(', ')}`);
   return name as KeysConfig['ipsecBackend'];
@@ -230,6 +266,14 @@ function keysConfig(settings: Settings): KeysConfig {
     ipsecBackend: ipsecBackend(settings['ipsec-backend'] ?? 'none'),
     ipsecNetns: settings['ipsec-netns'],
     setkeyPath: settings['setkey-path'],
+    stateDir: absolutePath('state-dir', settings['state-dir'] ?? DEFAULT_STATE_DIR),
+    controlSocket: { path: absolutePath('control-socket', settings['control-socket'] ?? DEFAULT_CONTROL_SOCKET), explicit: settings['control-socket'] !== undefined },
+    viciSocket: absolutePath('vici-socket', settings['vici-socket'] ?? DEFAULT_VICI_SOCKET),
+    ikeIdentity: settings['ike-identity'],
+    ikeKey: settings['ike-key'] === undefined ? undefined : absolutePath('ike-key', settings['ike-key']),
+    ipsecHelperSocket: settings['ipsec-helper-socket'] === undefined ? undefined : absolutePath('ipsec-helper-socket', settings['ipsec-helper-socket']),
+    racoonPeerDir: absolutePath('racoon-peer-dir', settings['racoon-peer-dir'] ?? DEFAULT_RACOON_PEER_DIR),
+    racoonctlPath: settings['racoonctl-path'],
   };
 }
 

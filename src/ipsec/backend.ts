@@ -45,6 +45,8 @@ export interface PolicySpec {
   readonly peer?: Peer | undefined;
   /** IKE backends with `initiate: on-answer`: bring the CHILD_SA up before returning. */
   readonly initiate?: boolean | undefined;
+  /** How long a failed IKE with this peer keeps its failure shunt (the deciding rule's shunt-lifetime). */
+  readonly shuntSeconds?: number | undefined;
   /** Proposal hints for the vici backend. */
   readonly proposals?: { readonly ike: readonly string[]; readonly esp: readonly string[] } | undefined;
 }
@@ -61,7 +63,8 @@ export interface InstalledPolicy extends PolicySpec {
   readonly handle: string;
 }
 
-export type BackendName = 'xfrm' | 'setkey' | 'vici' | 'racoon';
+/** 'helper': a HelperBackend before it has learnt the name of the backend its helper drives. */
+export type BackendName = 'xfrm' | 'setkey' | 'vici' | 'racoon' | 'helper';
 
 export interface IpsecBackend {
   readonly name: BackendName;

@@ -2,19 +2,33 @@
 export type {
   BackendName, CanonicalAddress, InstalledPolicy, IpsecBackend, Peer, PolicyAction, PolicyChange, PolicySpec, TrafficSelector,
 } from './backend.js';
-export { DryRunBackend } from './dry-run.js';
-export { PolicyManager, type ManagedPolicy } from './policy-manager.js';
+export { DryRunBackend, type DryRunOptions } from './dry-run.js';
+export { failClosed, PolicyManager, type ManagedPolicy, type PolicyManagerOptions, type ReconcileCounts } from './policy-manager.js';
+export { planReconcile, type ReconcilePlan } from './reconcile.js';
+export {
+  decodeState, readStateFile, STATE_FILE_NAME, StateFileError, statePath, type IpsecState, type StateEntry, type StateInFlight, type StateRead,
+} from './state-file.js';
 export { policyKey } from './policy-key.js';
+export { createBackend, type BackendHandle, type BackendSettings } from './create-backend.js';
 export { DEFAULT_RACOONCTL_PATH, DEFAULT_SETKEY_PATH, RacoonBackend, SetkeyBackend, setkeyScripts, type RacoonBackendOptions, type SetkeyBackendOptions } from './setkey/index.js';
 export { XfrmBackend, type XfrmBackendOptions } from './xfrm/xfrm-backend.js';
 export { ViciClient, type ViciClientOptions, type ViciEventListener } from './vici/vici-client.js';
+export { DEFAULT_INITIATE_TIMEOUT_MS, ViciBackend, type IkeResult, type ViciBackendOptions } from './vici/vici-backend.js';
 export {
-  viciClearCreds, viciConnTree, viciInitiate, viciListConns, viciListSas, viciLoadConn, viciLoadKey, viciTerminate, viciText, viciTextList,
+  viciClearCreds, viciConnTree, viciInitiate, viciListCerts, viciListConns, viciListSas, viciLoadConn, viciLoadKey, viciTerminate, viciText, viciTextList,
   viciUnloadConn, viciVersion,
 } from './vici/vici-commands.js';
 export type {
-  ViciChildConfig, ViciConnConfig, ViciControlLog, ViciInitiateRequest, ViciKeyType, ViciNamed, ViciPubkeyAuth, ViciTerminateRequest, ViciVersion,
+  ViciCert, ViciChildConfig, ViciConnConfig, ViciControlLog, ViciInitiateRequest, ViciKeyType, ViciNamed, ViciPubkeyAuth, ViciTerminateRequest, ViciVersion,
 } from './vici/vici-commands.js';
 export { viciEventStream, type ViciEvent } from './vici/vici-events.js';
 export { ViciCommandError, ViciConnectionError, ViciProtocolError } from './vici/vici-errors.js';
 export type { ViciNode, ViciTree, ViciValue } from './vici/vici-codec.js';
+export {
+  HelperBackend, HelperGrammarError, HelperReplyError, HelperServer, ipsecHelperCommand, startIpsecHelper,
+  type HelperBackendOptions, type HelperServerOptions, type IpsecHelperOptions,
+} from './helper/index.js';
+export {
+  ControlServer, ControlSocketError, DEFAULT_CONTROL_SOCKET, fetchStatus, pingControl, statusCommand, statusReport,
+  type ControlServerOptions, type StatusInput, type StatusPolicy, type StatusReport,
+} from './control/index.js';

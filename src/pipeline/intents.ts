@@ -46,7 +46,8 @@ export function specsOf(decision: HostDecision): PolicySpec[] {
     const keyed = address.action.kind === 'protect' || address.action.kind === 'responder';
     const peer = keyed && 'key' in address.action ? { identity: decision.name.toLowerCase(), publicKeyPem: address.action.key.spkiPem } : undefined;
     const settings = address.policy ? address.policy.flows.at(-1)?.settings : undefined;
-    const base = { family: address.family, remote: address.address, peer, initiate: settings?.initiate === 'on-answer', proposals: settings?.proposals };
+    const base = { family: address.family, remote: address.address, peer, initiate: settings?.initiate === 'on-answer', proposals: settings?.proposals,
+      shuntSeconds: settings?.shuntLifetimeSeconds };
     if (address.family === 6) specs.push({ ...base, selector: NEIGHBOR_DISCOVERY, action: { kind: 'pass' }, peer: undefined });
     for (const flow of narrowFlows(address)) {
       const install = flow.install;

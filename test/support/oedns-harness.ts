@@ -3,7 +3,9 @@
  * the real `oedns` process from dist/ (`spawnOedns`, for flags, signals and exit codes).
  */
 import { createSocket } from 'node:dgram';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { Settings } from '../../src/config/index.js';
@@ -39,17 +41,34 @@ export interface Harness {
 export async function startOedns(flags: Settings, extra: { configFile?: string; resolvConfPath?: string } = {}): Promise<Harness> {
   const port = await freePort();
   const logs = new LogCapture();
-  const oedns = await Oedns.start({
+  // IPsec state and the control socket go to a directory of this run's own, never /var/lib or /run.
+  const own = await mkdtemp(join(tmpdir(), 'oedns-harness-'));
+  let oedns: Oedns;
+  try {
+    oedns = await Oedns.start({
     // The lab's zones live under test.; tests of forwarding alone leave them unvalidated (a
     // negative trust anchor), tests of validation give a lab trust anchor and no NTA. The keys
     // step (IPSECKEY/CERT/TLSA lookups for A/AAAA) is off unless a test asks for it, so that
     // tests of forwarding and validation count only their own upstream queries.
-    flags: { 'log-level': 'debug', listen: [`127.0.0.1:${port}`], insecure: ['test'], keys: false, ...flags },
+    flags: {
+      'log-level': 'debug', listen: [`127.0.0.1:${port}`], insecure: ['test'], keys: false,
+      'state-dir': join(own, 'state'), 'control-socket': join(own, 'control.sock'), ...flags,
+    },
     configFile: extra.configFile,
     resolvConfPath: extra.resolvConfPath,
     logDestination: logs,
-  });
-  return { oedns, address: '127.0.0.1', port, logs, stop: () => oedns.stop() };
+    });
+  } catch (error) {
+    await rm(own, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    oedns, address: '127.0.0.1', port, logs,
+    stop: async () => {
+      await oedns.stop();
+      await rm(own, { recursive: true, force: true });
+    },
+  };
 }
 
 export const DIST_CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');

@@ -1,0 +1,111 @@
+/**
+ * Keys from DNS become IKE, end to end: BIND serves the signed keys lab; oedns (in-process, the
+ * vici backend) answers bob.keys.test. for alice; alice's charon gets a conn with bob's key from
+ * his IPSECKEY record, oedns initiates on the answer (`initiate: on-answer`), and bob's charon,
+ * holding alice's key as a responder, completes IKE with her. Each charon runs in a network
+ * namespace of its own (test/support/charon-lab.ts), joined by a veth with the lab's addresses.
+ * This kernel has no ESP, so the CHILD_SA fails; the IKE_SA is what proves the keys. When the
+ * decision expires the conn, its trap policy and bob's key leave alice's charon.
+ * Needs root and strongSwan (scripts/test.sh installs it).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ViciBackend, type IkeResult, type PolicySpec } from '../../src/ipsec/index.js';
+import { createRootLogger } from '../../src/core/log.js';
+import { Rcode, RRType } from '../../src/wire/index.js';
+import { charonAvailable, startCharonLab, type CharonLab, type CharonNode } from '../support/charon-lab.js';
+import { startKeysLab, KEYS_LAB_HOSTS, type KeysLab } from '../support/keys-lab.js';
+import { queryMessage, question, sleep, startOedns, udpQuery, type Harness } from '../support/oedns-harness.js';
+
+/** Long enough for IKE and one retransmit, short enough that expiry comes within the test. */
+const POLICY_SECONDS = 4;
+
+let keys: KeysLab;
+let charons: CharonLab;
+let alice: CharonNode;
+let bob: CharonNode;
+let bobSide: ViciBackend;
+const bobResults: IkeResult[] = [];
+let dir: string;
+let oedns: Harness;
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+describe.skipIf(!charonAvailable)('keys from DNS become IKE (vici backend, two charons)', () => {
+  beforeAll(async () => {
+    keys = await startKeysLab();
+    charons = await startCharonLab(2, 'ike', [10, 20]);
+    [alice, bob] = charons.nodes as [CharonNode, CharonNode];
+    // bob's side: his own key, and alice's key as a responder conn (what bob's oedns would push).
+    bobSide = new ViciBackend({
+      socketPath: bob.socketPath, identity: 'bob.keys.test', privateKeyPem: keys.keys.bob.privateKeyPem,
+      log: createRootLogger('warn'), onIkeResult: (r) => bobResults.push(r),
+    });
+    await bobSide.start(AbortSignal.timeout(10_000));
+    const responder: PolicySpec = {
+      family: 4, remote: KEYS_LAB_HOSTS.alice.ipv4, selector: {}, action: { kind: 'responder' },
+      peer: { identity: KEYS_LAB_HOSTS.alice.name, publicKeyPem: keys.keys.alice.spkiPem },
+    };
+    await bobSide.apply([{ op: 'add', policy: responder }], AbortSignal.timeout(10_000));
+
+    dir = await mkdtemp(join(tmpdir(), 'oedns-ike-'));
+    await writeFile(join(dir, 'alice.pem'), keys.keys.alice.privateKeyPem, { mode: 0o600 });
+    await writeFile(join(dir, '10-bob.yaml'), [
+      'version: 1',
+      'rules:',
+      '  - domains: [bob.keys.test]',
+      '    action: require',
+      '    keys: [ipseckey]',
+      '    initiate: on-answer',
+      '    timeout-ms: 8000',
+      `    max-ttl: ${POLICY_SECONDS}`,
+      '',
+    ].join('\n'));
+    oedns = await startOedns({
+      upstream: [`${keys.lab.address}:${keys.lab.port}`], 'trust-anchor': [keys.anchorFile], insecure: [], keys: true, policies: dir,
+      'ipsec-backend': 'vici', 'vici-socket': alice.socketPath, 'ike-identity': 'alice.keys.test', 'ike-key': join(dir, 'alice.pem'),
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await oedns?.stop();
+    bobSide?.close();
+    await charons?.stop();
+    await keys?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers bob only after IKE ran with his key from DNS, and bob authenticated alice by hers', async () => {
+    const reply = await udpQuery(oedns.port, queryMessage(1, question(KEYS_LAB_HOSTS.bob.name, RRType.A), { edns: true }));
+    expect(reply.rcode).toBe(Rcode.NoError);
+
+    // alice's charon: the conn oedns loaded, bob's identity and the key from his IPSECKEY.
+    const conns = await alice.swanctl('--list-conns');
+    expect(conns).toMatch(/remote public key authentication:\s+id: bob\.keys\.test/);
+    expect(await alice.xfrmPolicies()).toMatch(/dst 192\.0\.2\.20\/32/);
+    const certs = await alice.swanctl('--list-certs');
+    expect(certs).toMatch(/subject:\s+"bob\.keys\.test"/);
+
+    // IKE ran before the answer came back: both ends established the IKE_SA with the DNS keys.
+    expect(oedns.logs.lines.some((l) => /IKE_SA established/.test(JSON.stringify(l)))).toBe(true);
+    expect(bobResults).toContainEqual(expect.objectContaining({ ok: true, reason: 'IKE_SA established' }));
+    // No ESP in this kernel: the CHILD_SA fails, and oedns records a failure shunt for bob.
+    const failed = oedns.logs.lines.find((l) => l.msg === 'IKE failed; failure shunt in force');
+    expect(failed).toMatchObject({ address: KEYS_LAB_HOSTS.bob.ipv4, reason: expect.stringMatching(/CHILD_SA failed/) });
+  });
+
+  it('the decision expires: the conn, its trap policy and bob\'s key leave alice\'s charon', async () => {
+    await until('the conn to go', async () => !/bob\.keys\.test/.test(await alice.swanctl('--list-conns')), (POLICY_SECONDS + 5) * 1000);
+    expect(await alice.xfrmPolicies()).not.toMatch(/192\.0\.2\.20/);
+    expect(await alice.swanctl('--list-certs')).not.toMatch(/bob\.keys\.test/);
+    expect(oedns.oedns.ipsec!.list()).toEqual([]);
+  });
+});
