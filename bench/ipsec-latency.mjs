@@ -8,6 +8,7 @@
 //
 //   node bench/ipsec-latency.mjs [REPS] [PAIRS]     # default 1000 timed puts per case, 10000 pairs
 //   BENCH_STATE_DIR=1 ...                           # also time puts with a state file (--state-dir)
+//                                                   # in os.tmpdir(): TMPDIR=/var/tmp where /tmp is tmpfs
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -64,7 +64,7 @@ export interface InstalledPolicy extends PolicySpec {
 }
 
 /** 'helper': a HelperBackend before it has learnt the name of the backend its helper drives. */
-export type BackendName = 'xfrm' | 'setkey' | 'vici' | 'racoon' | 'helper';
+export type BackendName = 'dry-run' | 'xfrm' | 'setkey' | 'vici' | 'racoon' | 'helper';
 
 export interface IpsecBackend {
   readonly name: BackendName;

@@ -43,7 +43,7 @@ export function createBackend(settings: BackendSettings, log: Logger, onIkeResul
   const passive = (backend: IpsecBackend): BackendHandle => ({ backend, start: async () => undefined, close: () => undefined });
   switch (settings.backend) {
     case 'dry-run':
-      return passive(new DryRunBackend());
+      return passive(new DryRunBackend({ name: 'dry-run' }));
     case 'xfrm':
       return passive(new XfrmBackend({ netns: settings.netns }));
     case 'setkey':

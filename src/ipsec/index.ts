@@ -6,7 +6,8 @@ export { DryRunBackend, type DryRunOptions } from './dry-run.js';
 export { failClosed, PolicyManager, type ManagedPolicy, type PolicyManagerOptions, type ReconcileCounts } from './policy-manager.js';
 export { planReconcile, type ReconcilePlan } from './reconcile.js';
 export {
-  decodeState, readStateFile, STATE_FILE_NAME, StateFileError, statePath, type IpsecState, type StateEntry, type StateInFlight, type StateRead,
+  decodeState, JOURNAL_FILE_NAME, journalPath, readStateFile, STATE_FILE_NAME, StateFileError, statePath, type IpsecState, type JournalSummary,
+  type StateEntry, type StateInFlight, type StateRead,
 } from './state-file.js';
 export { policyKey } from './policy-key.js';
 export { createBackend, type BackendHandle, type BackendSettings } from './create-backend.js';

@@ -6,9 +6,9 @@
  *
  * With a state directory, every batch is on disk as in flight before the backend sees it, and
  * what the backend confirmed is written after (state-file.ts); at start, reconcile() removes or
- * adopts what a crashed oedns left behind (reconcile.ts). Writes are coalesced: a burst of puts
- * queued behind one another shares a few writes, yet no add reaches the backend before its intent
- * is on disk.
+ * adopts what a crashed oedns left behind (reconcile.ts). Writes are coalesced and hold only what
+ * changed (state-writer.ts): a burst of puts queued behind one another shares a few journal
+ * lines, yet no add reaches the backend before its intent is on disk.
  *
  * A put that fails for a `require` entry falls back to blocking it (fail closed); the put still
  * throws, so the decision is reported failed and its answer is SERVFAIL.
@@ -18,9 +18,8 @@ import type { Logger } from '../core/log.js';
 import type { InstalledPolicy, IpsecBackend, PolicyChange, PolicySpec } from './backend.js';
 import { policyKey, sameAction } from './policy-key.js';
 import { planReconcile, type ReconcilePlan } from './reconcile.js';
-import {
-  moveStateAside, prepareStateDir, readStateFile, statePath, StateWriter, type IpsecState, type StateInFlight,
-} from './state-file.js';
+import { moveStateAside, prepareStateDir, readStateFile, statePath, type IpsecState, type StateEntry, type StateInFlight } from './state-file.js';
+import { StateWriter, type CompactionBound } from './state-writer.js';
 
 interface Entry {
   spec: PolicySpec;
@@ -41,6 +40,8 @@ export interface PolicyManagerOptions {
    * process left.
    */
   readonly stateDir?: string | undefined;
+  /** When the state journal is compacted into a snapshot (tests); state-writer.ts has the default. */
+  readonly compaction?: CompactionBound | undefined;
 }
 
 export type ReconcileCounts = ReconcilePlan['counts'] & { readonly removed: number };
@@ -83,7 +84,11 @@ export class PolicyManager {
     private readonly nowMs: () => number = Date.now,
     options: PolicyManagerOptions = {},
   ) {
-    this.writer = options.stateDir === undefined ? undefined : new StateWriter(options.stateDir, () => this.snapshot());
+    this.writer = options.stateDir === undefined ? undefined : new StateWriter(options.stateDir, {
+      snapshot: () => this.snapshot(),
+      entry: (key) => this.stateEntry(key),
+      nowMs: () => this.nowMs(),
+    }, options.compaction);
   }
 
   /** Checks for lapsed references every `intervalMs` (the timer does not keep the process alive). */
@@ -99,7 +104,7 @@ export class PolicyManager {
    */
   reconcile(signal: AbortSignal = AbortSignal.timeout(RECONCILE_TIMEOUT_MS)): Promise<ReconcileCounts> {
     return this.serialised(async () => {
-      const state = await this.readState();
+      const { state, journal } = await this.readState();
       const listed = await this.backend.list(signal);
       const plan = planReconcile(state, listed, this.nowMs());
       for (const { spec, owners } of plan.adopt) {
@@ -112,7 +117,7 @@ export class PolicyManager {
       }
       await this.writer?.save();
       const counts = { ...plan.counts, removed: plan.remove.length };
-      this.log.info({ ...counts, backend: this.backend.name, stateFile: this.writer ? statePath(this.writer.dir) : null }, 'IPsec state reconciled');
+      this.log.info({ ...counts, backend: this.backend.name, stateFile: this.writer ? statePath(this.writer.dir) : null, ...journal }, 'IPsec state reconciled');
       return counts;
     });
   }
@@ -131,7 +136,7 @@ export class PolicyManager {
       try {
         await this.putOrBlock(owner, specs, expiresAtMs, signal, generation);
       } finally {
-        this.inFlight.delete(generation);
+        this.finish(generation);
         this.saveLater();
       }
     });
@@ -179,12 +184,13 @@ export class PolicyManager {
         await this.writer?.saveCovering(generation).catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'writing the IPsec state file failed; removing anyway'));
         await this.backend.removeAll(signal);
       } finally {
-        this.inFlight.delete(generation);
+        this.finish(generation);
       }
       this.entries.clear();
       this.held.clear();
-      // A file left listing removed entries is harmless: the next start removes them again, tolerantly.
-      await this.writer?.save().catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'writing the IPsec state file failed'));
+      // A snapshot of nothing, the journal started over. A file left listing removed entries is
+      // harmless: the next start removes them again, tolerantly.
+      await this.writer?.compact().catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'writing the IPsec state file failed'));
     });
   }
 
@@ -273,7 +279,9 @@ export class PolicyManager {
   }
 
   private hold(key: string, owner: string, untilMs: number): void {
-    this.entries.get(key)!.owners.set(owner, untilMs);
+    const entry = this.entries.get(key)!;
+    entry.owners.set(owner, untilMs);
+    this.writer?.touch(key, entry.spec);
     const keys = this.held.get(owner) ?? new Set<string>();
     keys.add(key);
     this.held.set(owner, keys);
@@ -281,6 +289,7 @@ export class PolicyManager {
 
   private release(key: string, entry: Entry, owner: string): void {
     entry.owners.delete(owner);
+    this.writer?.touch(key, entry.spec);
     const keys = this.held.get(owner);
     keys?.delete(key);
     if (keys?.size === 0) this.held.delete(owner);
@@ -293,14 +302,20 @@ export class PolicyManager {
       await this.writer?.saveCovering(generation);
       return await work();
     } finally {
-      this.inFlight.delete(generation);
+      this.finish(generation);
     }
   }
 
   private register(batch: StateInFlight): number {
     this.generation += 1;
     this.inFlight.set(this.generation, batch);
+    this.writer?.begin(this.generation, batch);
     return this.generation;
+  }
+
+  private finish(generation: number): void {
+    this.inFlight.delete(generation);
+    this.writer?.end(generation);
   }
 
   /** The state after a change, written when the writer gets to it (nothing waits for it). */
@@ -308,36 +323,43 @@ export class PolicyManager {
     this.writer?.save().catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'writing the IPsec state file failed'));
   }
 
-  private snapshot(): { state: IpsecState; generation: number } {
+  private snapshot(): IpsecState {
     const entries = [...this.entries.values()].map((e) => ({ spec: e.spec, owners: [...e.owners] }));
-    return {
-      generation: this.generation,
-      state: { backend: this.backend.name, pid: process.pid, writtenAtMs: this.nowMs(), entries, inFlight: [...this.inFlight.values()] },
-    };
+    const inFlight = [...this.inFlight].map(([id, batch]) => ({ ...batch, id }));
+    return { backend: this.backend.name, pid: process.pid, writtenAtMs: this.nowMs(), entries, inFlight };
   }
 
-  /** The state file a previous oedns left, if this backend can act on it; moves aside one it cannot. */
-  private async readState(): Promise<IpsecState | undefined> {
-    if (!this.writer) return undefined;
+  private stateEntry(key: string): StateEntry | undefined {
+    const entry = this.entries.get(key);
+    return entry && { spec: entry.spec, owners: [...entry.owners] };
+  }
+
+  /**
+   * The state a previous oedns left, if this backend can act on it (moves aside one it cannot),
+   * and what its journal added, for the log.
+   */
+  private async readState(): Promise<{ state?: IpsecState; journal?: Record<string, number | boolean> }> {
+    if (!this.writer) return {};
     const dir = this.writer.dir;
     const warning = await prepareStateDir(dir);
     if (warning) this.log.warn({ stateDir: dir }, warning);
     const read = await readStateFile(dir);
-    if (read.kind === 'missing') return undefined;
+    if (read.kind === 'missing') return {};
     const file = statePath(dir);
     if (read.kind === 'corrupt') {
       const movedTo = await moveStateAside(dir, 'corrupt', this.nowMs());
       this.log.error({ stateFile: file, movedTo, reason: read.reason }, 'IPsec state file unreadable; moved aside, removing every entry of oedns the backend lists');
-      return undefined;
+      return {};
     }
     const { state } = read;
-    if (state.backend === this.backend.name) return state;
+    const journal = read.journal && { journalLines: read.journal.groups, journalTornLine: read.journal.tornLine, journalStale: read.journal.stale };
+    if (state.backend === this.backend.name) return { state, journal };
     const left = state.entries.length + state.inFlight.length;
-    if (left === 0) return undefined;
+    if (left === 0) return {};
     const movedTo = await moveStateAside(dir, `${state.backend}`, this.nowMs());
     this.log.error({ stateFile: file, movedTo, stateBackend: state.backend, backend: this.backend.name, entries: state.entries.length, inFlight: state.inFlight.length },
       `IPsec state file lists entries of the ${state.backend} backend, which the ${this.backend.name} backend cannot remove: moved aside; remove them with --ipsec-backend ${state.backend}, or by hand`);
-    return undefined;
+    return {};
   }
 
   private serialised<T>(work: () => Promise<T>): Promise<T> {

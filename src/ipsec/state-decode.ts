@@ -1,19 +1,22 @@
 /**
- * The state file's text back into data, checked field by field. The file is oedns' own,
- * but it is read after a crash and may have been edited or cut short: nothing in it reaches a
- * backend unchecked (the backends re-check addresses again before any command runs).
+ * The state files' text back into data, checked field by field: the snapshot (ipsec-state.json)
+ * here, the journal's lines with the same checks in state-journal.ts. The files are oedns' own,
+ * but they are read after a crash and may have been edited or cut short: nothing in them reaches
+ * a backend unchecked (the backends re-check addresses again before any command runs).
  */
 import { isIP } from 'node:net';
 import { AppError } from '../core/errors.js';
 import type { BackendName, PolicyAction, PolicySpec, TrafficSelector } from './backend.js';
-import type { IpsecState } from './state-file.js';
+import type { IpsecState, StateEntry, StateInFlight } from './state-file.js';
 
 /** A state file that cannot be read, parsed or written. */
 export class StateFileError extends AppError {
   readonly code = 'ERR_IPSEC_STATE';
 }
 
-export const STATE_FILE_VERSION = 1;
+/** 2: the snapshot names its journal, in-flight batches carry their number. 1 (no journal) is still read. */
+export const STATE_FILE_VERSION = 2;
+const READABLE_VERSIONS: readonly unknown[] = [1, STATE_FILE_VERSION];
 
 const MAX_PORT = 65_535;
 const MAX_PROTOCOL = 255;
@@ -114,41 +117,69 @@ export function decodeSpec(value: unknown, where: string): PolicySpec {
   };
 }
 
-/** Parses and checks a state file's text; throws StateFileError naming what is wrong. */
-export function decodeState(text: string): IpsecState {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new StateFileError(`not JSON: ${(error as Error).message}`);
-  }
-  const top = object(raw, 'the file');
-  if (top['version'] !== STATE_FILE_VERSION) throw new StateFileError(`unknown version ${JSON.stringify(top['version'])}`);
+/** A snapshot as read: the state, and the id of the journal that continues it (none before version 2). */
+export interface DecodedSnapshot {
+  readonly state: IpsecState;
+  readonly journalId: string | undefined;
+}
+
+/** Parses and checks a snapshot's text; throws StateFileError naming what is wrong. */
+export function decodeSnapshot(text: string): DecodedSnapshot {
+  const top = object(parseJson(text), 'the file');
+  if (!READABLE_VERSIONS.includes(top['version'])) throw new StateFileError(`unknown version ${JSON.stringify(top['version'])}`);
   // Any backend's name is kept (one this build does not know is still "another backend").
   const backend = top['backend'];
   if (typeof backend !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(backend)) throw new StateFileError(`backend ${JSON.stringify(backend)} is not a backend name`);
-  const entries = list(top['entries'], 'entries').map((value, i) => {
-    const entry = object(value, `entries[${i}]`);
-    const owners = list(entry['owners'], `entries[${i}].owners`).map((pair, j) => {
-      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || !Number.isFinite(pair[1])) {
-        throw new StateFileError(`entries[${i}].owners[${j}] is not [owner, expiry ms]`);
-      }
-      return [pair[0], pair[1] as number] as const;
-    });
-    return { spec: decodeSpec(entry['spec'], `entries[${i}].spec`), owners };
+  const journalId = optional(top['journal'], (v) => {
+    if (typeof v !== 'string' || v.length === 0) fail('journal', 'is not a journal id');
+    return v;
   });
-  const inFlight = list(top['inFlight'], 'inFlight').map((value, i) => {
-    const item = object(value, `inFlight[${i}]`);
-    const owner = item['owner'];
-    if (owner !== undefined && typeof owner !== 'string') throw new StateFileError(`inFlight[${i}].owner is not a string`);
-    return { owner, specs: list(item['specs'], `inFlight[${i}].specs`).map((s, j) => decodeSpec(s, `inFlight[${i}].specs[${j}]`)) };
-  });
+  const entries = list(top['entries'], 'entries').map((value, i) => decodeEntry(value, `entries[${i}]`));
+  const inFlight = list(top['inFlight'], 'inFlight').map((value, i) => decodeInFlight(value, `inFlight[${i}]`));
   const pid = Number.isInteger(top['pid']) ? top['pid'] as number : 0;
   const writtenAtMs = Number.isFinite(top['writtenAtMs']) ? top['writtenAtMs'] as number : 0;
-  return { backend: backend as BackendName, pid, writtenAtMs, entries, inFlight };
+  return { state: { backend: backend as BackendName, pid, writtenAtMs, entries, inFlight }, journalId };
 }
 
-function list(value: unknown, what: string): unknown[] {
+/** Parses and checks a snapshot's text, ignoring any journal; throws StateFileError naming what is wrong. */
+export function decodeState(text: string): IpsecState {
+  return decodeSnapshot(text).state;
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new StateFileError(`not JSON: ${(error as Error).message}`);
+  }
+}
+
+export function decodeEntry(value: unknown, where: string): StateEntry {
+  const entry = object(value, where);
+  const owners = list(entry['owners'], `${where}.owners`).map((pair, j) => {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || !Number.isFinite(pair[1])) {
+      throw new StateFileError(`${where}.owners[${j}] is not [owner, expiry ms]`);
+    }
+    return [pair[0], pair[1] as number] as const;
+  });
+  return { spec: decodeSpec(entry['spec'], `${where}.spec`), owners };
+}
+
+export function decodeInFlight(value: unknown, where: string): StateInFlight {
+  const item = object(value, where);
+  const owner = item['owner'];
+  if (owner !== undefined && typeof owner !== 'string') throw new StateFileError(`${where}.owner is not a string`);
+  const id = optional(item['id'], (v) => batchId(v, `${where}.id`));
+  return { id, owner, specs: list(item['specs'], `${where}.specs`).map((s, j) => decodeSpec(s, `${where}.specs[${j}]`)) };
+}
+
+export function batchId(value: unknown, where: string): number {
+  return integer(value, Number.MAX_SAFE_INTEGER, where);
+}
+
+export function list(value: unknown, what: string): unknown[] {
   if (!Array.isArray(value)) throw new StateFileError(`${what} is not a list`);
   return value;
 }
+
+export { object as decodeObject };

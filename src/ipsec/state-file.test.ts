@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PolicySpec } from './backend.js';
 import {
-  decodeState, encodeState, moveStateAside, prepareStateDir, readStateFile, STATE_FILE_NAME, StateFileError, statePath, StateWriter,
-  writeStateFile, type IpsecState,
+  decodeState, encodeState, JOURNAL_FILE_NAME, journalPath, moveStateAside, prepareStateDir, readStateFile, STATE_FILE_NAME, StateFileError,
+  statePath, writeStateFile, type IpsecState,
 } from './state-file.js';
+import { encodeGroup, startJournal } from './state-journal.js';
 
 const NOW = 1_700_000_000_000;
 const spec: PolicySpec = {
@@ -59,7 +60,7 @@ describe('the IPsec state file', () => {
   });
 
   it.each([
-    ['an unknown version', { version: 2 }, /unknown version 2/],
+    ['an unknown version', { version: 3 }, /unknown version 3/],
     ['a backend that is no name', { backend: '../x' }, /backend "\.\.\/x" is not a backend name/],
     ['owners that are not pairs', { entries: [{ spec, owners: [['a./A']] }] }, /entries\[0\]\.owners\[0\] is not \[owner, expiry ms\]/],
     ['an unknown action', { entries: [{ spec: { ...spec, action: { kind: 'encrypt-please' } }, owners: [] }] }, /entries\[0\]\.spec\.action\.kind is an unknown action "encrypt-please"/],
@@ -76,18 +77,27 @@ describe('the IPsec state file', () => {
     }
   });
 
+  it('still reads a version 1 file (no journal, in-flight batches without a number)', () => {
+    const text = JSON.stringify({ ...JSON.parse(encodeState(state)), version: 1 });
+    expect(decodeState(text)).toEqual(JSON.parse(JSON.stringify(state)));
+  });
+
   it('keeps the name of a backend this build does not know', () => {
     const text = JSON.stringify({ ...JSON.parse(encodeState(state)), backend: 'libreswan' });
     expect(decodeState(text).backend).toBe('libreswan');
   });
 
-  it('moves a file aside under a name that says why', async () => {
+  it('moves a file aside under a name that says why, and its journal with it', async () => {
     await prepareStateDir(dir);
     await writeStateFile(dir, state);
     const aside = await moveStateAside(dir, 'corrupt', NOW);
     expect(aside).toBe(`${statePath(dir)}.corrupt-${NOW}`);
     expect(await readStateFile(dir)).toEqual({ kind: 'missing' });
     expect(JSON.parse(await readFile(aside, 'utf8')).pid).toBe(42);
+    await writeStateFile(dir, state, 'j1');
+    await startJournal(dir, 'j1');
+    await moveStateAside(dir, 'vici', NOW);
+    expect((await readdir(dir)).sort()).toEqual([`${JOURNAL_FILE_NAME}.vici-${NOW}`, `${STATE_FILE_NAME}.corrupt-${NOW}`, `${STATE_FILE_NAME}.vici-${NOW}`]);
   });
 
   it('warns about a directory open to others and never changes its mode; refuses a file as directory', async () => {
@@ -102,45 +112,38 @@ describe('the IPsec state file', () => {
   });
 });
 
-describe('StateWriter (coalesced writes)', () => {
-  it('serves every request made during a write with one write after it', async () => {
+describe('the IPsec state file with its journal', () => {
+  const later: IpsecState['entries'][number] = { spec: nd, owners: [['bob.example./AAAA', NOW + 60_000]] };
+
+  it('reads the snapshot and replays the journal that continues it', async () => {
     await prepareStateDir(dir);
-    let snapshots = 0;
-    const writer = new StateWriter(dir, () => ({ state: { ...state, writtenAtMs: ++snapshots }, generation: snapshots }));
-    const first = writer.save();
-    const rest = Array.from({ length: 20 }, () => writer.save());
-    await Promise.all([first, ...rest]);
-    expect(snapshots).toBe(2);
+    await writeStateFile(dir, { ...state, inFlight: [{ id: 7, owner: 'bob.example./AAAA', specs: [nd] }] }, 'j1');
+    await startJournal(dir, 'j1');
+    await writeFile(journalPath(dir), encodeGroup({ atMs: NOW + 5, begin: [], end: [7], set: [later], gone: [spec] }), { flag: 'a' });
     const read = await readStateFile(dir);
-    expect(read.kind === 'ok' && read.state.writtenAtMs).toBe(2);
+    expect(read).toEqual({ kind: 'ok', state: { ...state, writtenAtMs: NOW + 5, entries: [later], inFlight: [] }, journal: { groups: 1, tornLine: false, stale: false } });
+    expect((await stat(journalPath(dir))).mode & 0o777).toBe(0o600);
   });
 
-  it('lets a change wait for a running write that already holds its intent, and asks for one otherwise', async () => {
+  it('ignores a journal left from an older snapshot (the process died compacting)', async () => {
     await prepareStateDir(dir);
-    let generation = 0;
-    let snapshots = 0;
-    const writer = new StateWriter(dir, () => {
-      snapshots++;
-      return { state, generation };
-    });
-    generation = 1;
-    const running = writer.save();
-    await writer.saveCovering(1);
-    await running;
-    expect(snapshots).toBe(1);
-    await writer.saveCovering(1);
-    expect(snapshots).toBe(1);
-    generation = 2;
-    await writer.saveCovering(2);
-    expect(snapshots).toBe(2);
+    await writeStateFile(dir, state, 'new');
+    await writeFile(journalPath(dir), `{"journal":"old"}\n${encodeGroup({ atMs: NOW, begin: [], end: [], set: [], gone: [spec] })}`);
+    expect(await readStateFile(dir)).toEqual({ kind: 'ok', state: JSON.parse(JSON.stringify(state)), journal: { groups: 0, tornLine: false, stale: true } });
   });
 
-  it('rejects when the write fails, and idle() waits without throwing', async () => {
+  it('reports a corrupt snapshot as corrupt, whatever its journal says', async () => {
     await prepareStateDir(dir);
-    await writeFile(join(dir, 'a-file'), '');
-    const writer = new StateWriter(join(dir, 'a-file', 'state'), () => ({ state, generation: 1 }));
-    await expect(writer.saveCovering(1)).rejects.toThrow(StateFileError);
-    void writer.save().catch(() => undefined);
-    await writer.idle();
+    await writeFile(statePath(dir), encodeState(state, 'j1').slice(0, 60));
+    await startJournal(dir, 'j1');
+    expect(await readStateFile(dir)).toEqual({ kind: 'corrupt', reason: expect.stringMatching(/^not JSON/) });
+  });
+
+  it('reports a journal damaged before its last line as corrupt, naming the line', async () => {
+    await prepareStateDir(dir);
+    await writeStateFile(dir, state, 'j1');
+    const line = encodeGroup({ atMs: NOW, begin: [], end: [], set: [later], gone: [] });
+    await writeFile(journalPath(dir), `{"journal":"j1"}\n${line.slice(0, 30)}\n${line}`);
+    expect(await readStateFile(dir)).toEqual({ kind: 'corrupt', reason: 'journal line 2 is not JSON' });
   });
 });

@@ -1,22 +1,32 @@
 /**
- * The IPsec state file (issue 6): what oedns holds in a backend, on disk, so that after a crash
- * the next start can remove or adopt what was left behind (reconcile.ts). It lives under
- * `--state-dir` (default /var/lib/oedns) as `ipsec-state.json`, mode 0600 in a 0700 directory.
+ * The IPsec state files (issue 6): what oedns holds in a backend, on disk, so that after a crash
+ * the next start can remove or adopt what was left behind (reconcile.ts). They live under
+ * `--state-dir` (default /var/lib/oedns), mode 0600 in a 0700 directory:
+ *   - `ipsec-state.json`, the snapshot: the whole state at one moment, replaced atomically (a temp
+ *     file renamed over it), so a reader sees the old snapshot or the new one, never half of one;
+ *   - `ipsec-state.journal`, what changed since (state-journal.ts), one line per write, so that a
+ *     change costs what it changed, not what is held. Reading is the snapshot plus the journal.
+ * Every change a backend is asked to make is on disk as `inFlight` before the backend sees it;
+ * `entries` are those a backend confirmed. Files that do not parse are never trusted: they are
+ * moved aside and reported.
  *
- * Written atomically (a temp file, fsync, rename, fsync of the directory), so a reader sees the
- * old file or the new one, never half of one. Every change a backend is asked to make is on disk
- * as `inFlight` before the backend sees it; `entries` are those a backend confirmed. A file that
- * does not parse is never trusted: it is moved aside and reported.
+ * Nothing is fsynced, on purpose. The files guard against the oedns process dying (SIGKILL, a
+ * crash): what it wrote is in the page cache and survives it. An OS crash or a power loss also
+ * wipes the kernel SPD (and charon's or racoon's state), so the entries the files would then name
+ * are gone anyway: reconcile removes them, tolerating "no such entry", and a file torn by the
+ * crash is moved aside as corrupt or, for the journal's last line, ignored (never fatal). The
+ * rename still matters: it keeps a snapshot whole for a reader after the process died mid-write.
  */
 import { mkdir, open, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendName, PolicySpec } from './backend.js';
-import { decodeState, STATE_FILE_VERSION, StateFileError } from './state-decode.js';
+import { decodeSnapshot, decodeState, STATE_FILE_VERSION, StateFileError } from './state-decode.js';
+import { decodeJournal, JOURNAL_FILE_NAME, journalPath, replayJournal } from './state-journal.js';
 
 export { decodeState, StateFileError };
 
 export const STATE_FILE_NAME = 'ipsec-state.json';
-const FILE_MODE = 0o600;
+export const STATE_FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 
 /** One SPD entry a backend confirmed, and who holds it until when. */
@@ -28,6 +38,8 @@ export interface StateEntry {
 
 /** Changes a backend may be in the middle of: a put for `owner` (or an expiry, no owner). */
 export interface StateInFlight {
+  /** The batch's number in the process that wrote it: the journal records its end by this number. */
+  readonly id?: number | undefined;
   readonly owner?: string | undefined;
   readonly specs: readonly PolicySpec[];
 }
@@ -45,8 +57,9 @@ export function statePath(dir: string): string {
   return join(dir, STATE_FILE_NAME);
 }
 
-export function encodeState(state: IpsecState): string {
-  return `${JSON.stringify({ version: STATE_FILE_VERSION, ...state }, null, 1)}\n`;
+/** The snapshot's text; `journalId` names the journal that continues it. */
+export function encodeState(state: IpsecState, journalId?: string): string {
+  return `${JSON.stringify({ version: STATE_FILE_VERSION, journal: journalId, ...state }, null, 1)}\n`;
 }
 
 /**
@@ -65,127 +78,93 @@ export async function prepareStateDir(dir: string): Promise<string | undefined> 
   }
 }
 
+/** What the journal added to a snapshot that names one. */
+export interface JournalSummary {
+  /** Lines replayed. */
+  readonly groups: number;
+  /** A last line cut short (the process died while appending it) was ignored. */
+  readonly tornLine: boolean;
+  /** The journal belonged to an older snapshot (the process died while compacting): ignored. */
+  readonly stale: boolean;
+}
+
 export type StateRead =
   | { readonly kind: 'missing' }
-  | { readonly kind: 'ok'; readonly state: IpsecState }
+  | { readonly kind: 'ok'; readonly state: IpsecState; readonly journal?: JournalSummary }
   | { readonly kind: 'corrupt'; readonly reason: string };
 
-/** Reads the state file; a file that is missing or does not parse is a result, not an error. */
-export async function readStateFile(dir: string): Promise<StateRead> {
-  let text: string;
+/** The text of a file, or undefined when there is none. */
+async function readText(path: string): Promise<string | undefined> {
   try {
-    const handle = await open(statePath(dir), 'r');
+    const handle = await open(path, 'r');
     try {
-      text = await handle.readFile('utf8');
+      return await handle.readFile('utf8');
     } finally {
       await handle.close();
     }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    throw new StateFileError(`cannot read ${statePath(dir)}: ${(error as Error).message}`, { cause: error });
-  }
-  try {
-    return { kind: 'ok', state: decodeState(text) };
-  } catch (error) {
-    return { kind: 'corrupt', reason: (error as Error).message };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new StateFileError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
 }
 
-/** Renames the state file to `ipsec-state.json.<why>-<epoch ms>` beside it; returns the new path. */
+/**
+ * Reads the snapshot and replays the journal that continues it. A snapshot that is missing is
+ * `missing` (a journal without one names nothing to act on); one that does not parse, or a journal
+ * damaged anywhere but in its last line, is `corrupt`: a result, not an error.
+ */
+export async function readStateFile(dir: string): Promise<StateRead> {
+  const text = await readText(statePath(dir));
+  if (text === undefined) return { kind: 'missing' };
+  try {
+    const { state, journalId } = decodeSnapshot(text);
+    if (journalId === undefined) return { kind: 'ok', state };
+    const journal = decodeJournal(await readText(journalPath(dir)) ?? '', journalId);
+    const summary = { groups: journal.groups.length, tornLine: journal.tornLine, stale: journal.stale };
+    return { kind: 'ok', state: replayJournal(state, journal.groups), journal: summary };
+  } catch (error) {
+    if (!(error instanceof StateFileError)) throw error;
+    return { kind: 'corrupt', reason: error.message };
+  }
+}
+
+/**
+ * Renames the snapshot to `ipsec-state.json.<why>-<epoch ms>` beside it, and its journal to
+ * `ipsec-state.journal.<why>-<epoch ms>` if there is one; returns the snapshot's new path.
+ */
 export async function moveStateAside(dir: string, why: string, nowMs: number): Promise<string> {
   const aside = `${statePath(dir)}.${why}-${nowMs}`;
   try {
     await rename(statePath(dir), aside);
+    await rename(journalPath(dir), `${journalPath(dir)}.${why}-${nowMs}`).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    });
   } catch (error) {
     throw new StateFileError(`cannot move ${statePath(dir)} aside: ${(error as Error).message}`, { cause: error });
   }
   return aside;
 }
 
-/** Writes the whole file atomically: temp file (0600), fsync, rename over the old one, fsync of the directory. */
-export async function writeStateFile(dir: string, state: IpsecState): Promise<void> {
+/**
+ * Writes a snapshot atomically: a temp file (0600) renamed over the old one. No fsync (see the
+ * top of this file). `journalId` names the journal that will continue it (state-journal.ts).
+ */
+export async function writeStateFile(dir: string, state: IpsecState, journalId?: string): Promise<void> {
   const path = statePath(dir);
   const temp = `${path}.tmp-${process.pid}`;
   try {
-    const handle = await open(temp, 'w', FILE_MODE);
+    const handle = await open(temp, 'w', STATE_FILE_MODE);
     try {
       // A temp file left by an earlier process of the same pid keeps its mode: set it again.
-      await handle.chmod(FILE_MODE);
-      await handle.writeFile(encodeState(state));
-      await handle.sync();
+      await handle.chmod(STATE_FILE_MODE);
+      await handle.writeFile(encodeState(state, journalId));
     } finally {
       await handle.close();
     }
     await rename(temp, path);
-    const directory = await open(dir, 'r');
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
   } catch (error) {
     throw new StateFileError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
   }
 }
 
-/**
- * Writes snapshots of the state, one at a time, coalescing requests: every request made while a
- * write runs is served by the one write after it. A snapshot carries a generation (the number of
- * in-flight changes registered when it was taken), so a change whose intent a running write
- * already holds waits for that write instead of asking for another.
- */
-export class StateWriter {
-  /** Generation of the newest snapshot on disk. */
-  private diskGeneration = -1;
-  private running: { readonly generation: number; readonly done: Promise<void> } | undefined;
-  private queued: Promise<void> | undefined;
-  private dirReady: Promise<void> | undefined;
-
-  constructor(
-    readonly dir: string,
-    private readonly snapshot: () => { readonly state: IpsecState; readonly generation: number },
-  ) {}
-
-  /** Resolves once a snapshot of generation `generation` or later is on disk; throws if a write fails. */
-  async saveCovering(generation: number): Promise<void> {
-    while (this.diskGeneration < generation) {
-      if (this.running && this.running.generation >= generation) await this.running.done;
-      else await this.save();
-    }
-  }
-
-  /** Resolves once a snapshot taken after this call is on disk. */
-  save(): Promise<void> {
-    if (this.queued) return this.queued;
-    if (!this.running) return this.start();
-    const queued = this.running.done.catch(() => undefined).then(() => {
-      this.queued = undefined;
-      return this.start();
-    });
-    this.queued = queued;
-    return queued;
-  }
-
-  /** Waits for every write asked for so far (failures included, not thrown). */
-  async idle(): Promise<void> {
-    await (this.queued ?? this.running?.done)?.catch(() => undefined);
-  }
-
-  private start(): Promise<void> {
-    const { state, generation } = this.snapshot();
-    // The directory is made on the first write (reconcile() makes it earlier, and warns about its mode).
-    this.dirReady ??= prepareStateDir(this.dir).then(() => undefined, (error: unknown) => {
-      this.dirReady = undefined;
-      throw error;
-    });
-    const done: Promise<void> = this.dirReady.then(() => writeStateFile(this.dir, state))
-      .then(() => {
-        this.diskGeneration = Math.max(this.diskGeneration, generation);
-      })
-      .finally(() => {
-        if (this.running?.done === done) this.running = undefined;
-      });
-    this.running = { generation, done };
-    return done;
-  }
-}
+export { JOURNAL_FILE_NAME, journalPath };

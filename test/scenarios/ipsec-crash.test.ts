@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DryRunBackend, statePath } from '../../src/ipsec/index.js';
+import { DryRunBackend, readStateFile } from '../../src/ipsec/index.js';
 import { PRIORITY_BAND } from '../../src/ipsec/xfrm/xfrm-spec.js';
 import { decodeMessage, encodeMessage, Rcode, RRType, type Message } from '../../src/wire/index.js';
 import { freePort } from '../support/free-port.js';
@@ -160,9 +160,11 @@ function logLines(output: string): Record<string, unknown>[] {
   return output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** What the state files (the snapshot and its journal) say oedns holds. */
 async function stateEntries(stateDir: string): Promise<{ remotes: string[]; inFlight: number }> {
-  const state = JSON.parse(await readFile(statePath(stateDir), 'utf8')) as { entries: { spec: { remote: string } }[]; inFlight: unknown[] };
-  return { remotes: state.entries.map((e) => e.spec.remote), inFlight: state.inFlight.length };
+  const read = await readStateFile(stateDir);
+  if (read.kind !== 'ok') throw new Error(`state file ${read.kind}`);
+  return { remotes: read.state.entries.map((e) => e.spec.remote), inFlight: read.state.inFlight.length };
 }
 
 describe.runIf(isRoot)('SIGKILL in the middle of a burst of installs (xfrm, in a network namespace)', () => {

@@ -59,7 +59,7 @@ describe('oedns status', () => {
     const json = await status('--json');
     expect(json.exitCode).toBe(0);
     const report = JSON.parse(json.stdout) as StatusReport;
-    expect(report).toMatchObject({ pid: oedns.process.pid, backend: expect.any(String), listen: [`127.0.0.1:${port}`] });
+    expect(report).toMatchObject({ pid: oedns.process.pid, backend: 'dry-run', listen: [`127.0.0.1:${port}`] });
     const policy = report.policies.find((p) => p.remote === KEYS_LAB_HOSTS.alice.ipv4);
     expect(policy).toMatchObject({ names: ['alice.keys.test./A'], family: 4, action: 'protect', level: 'use', mode: 'transport', peer: 'alice.keys.test.' });
     expect(policy!.secondsLeft).toBeGreaterThan(0);

@@ -33,7 +33,7 @@ export const MAX_ERROR_MESSAGE_CHARS = 1024;
 const MAX_HANDLE_CHARS = 8192;
 
 /** The backends a helper may drive: any but itself. */
-export const HELPER_BACKEND_NAMES = ['xfrm', 'setkey', 'vici', 'racoon'] as const satisfies readonly BackendName[];
+export const HELPER_BACKEND_NAMES = ['dry-run', 'xfrm', 'setkey', 'vici', 'racoon'] as const satisfies readonly BackendName[];
 export type HelperBackendName = (typeof HELPER_BACKEND_NAMES)[number];
 
 export type HelperRequest =

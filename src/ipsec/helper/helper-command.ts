@@ -46,7 +46,7 @@ function backendFor(options: IpsecHelperOptions): IpsecBackend {
   switch (options.backend) {
     case 'xfrm': return new XfrmBackend({ netns: options.netns });
     case 'setkey': return new SetkeyBackend({ setkeyPath: options.setkeyPath, log: options.log.child({ mod: 'ipsec' }) });
-    case 'dry-run': return new DryRunBackend();
+    case 'dry-run': return new DryRunBackend({ name: 'dry-run' });
   }
 }
 
