@@ -11,7 +11,7 @@
 #
 # Variables: BENCH_ZONES (50 keyed names per pass), BENCH_WARMUP (100 warm-up zones),
 # BENCH_ALGORITHM (ECDSAP256SHA256), BENCH_STATE_DIR (the xfrm oedns' --state-dir, default a
-# directory in the temp dir; oedns writes and fsyncs its state file there before each install, so
+# directory in the temp dir; oedns appends to its state journal there before each install, so
 # a directory on tmpfs, e.g. under /dev/shm, shows what the disk costs), BENCH_KEEP=1 (keep the
 # temp dir).
 #
