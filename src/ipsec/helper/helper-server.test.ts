@@ -46,6 +46,19 @@ function raw(path: string, text: string | Buffer, lines = Infinity): Promise<{ l
   });
 }
 
+/** A backend whose apply() waits until release() is called, then applies to `inner`. */
+function gated(inner: IpsecBackend): { slow: IpsecBackend; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  const slow: IpsecBackend = {
+    name: 'xfrm',
+    apply: async (changes, s) => { await gate; await inner.apply(changes, s); },
+    list: (s) => inner.list(s),
+    removeAll: (s) => inner.removeAll(s),
+  };
+  return { slow, release };
+}
+
 describe('the IPsec helper with the dry-run backend over a UNIX socket', () => {
   let dir: string;
   let path: string;
@@ -186,14 +199,7 @@ describe('the IPsec helper with the dry-run backend over a UNIX socket', () => {
   });
 
   it('an aborted request drops the connection; the helper still finishes the batch', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    const slow: IpsecBackend = {
-      name: 'xfrm',
-      apply: async (changes, s) => { await gate; await backend.apply(changes, s); },
-      list: (s) => backend.list(s),
-      removeAll: (s) => backend.removeAll(s),
-    };
+    const { slow, release } = gated(backend);
     const slowPath = join(dir, 'slow.sock');
     const slowServer = await HelperServer.listen({ socketPath: slowPath, backend: slow, log });
     const slowClient = new HelperBackend({ socketPath: slowPath });
@@ -212,14 +218,7 @@ describe('the IPsec helper with the dry-run backend over a UNIX socket', () => {
   });
 
   it('on close finishes the backend call in progress and refuses the ones queued behind it', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    const slow: IpsecBackend = {
-      name: 'xfrm',
-      apply: async (changes, s) => { await gate; await backend.apply(changes, s); },
-      list: (s) => backend.list(s),
-      removeAll: (s) => backend.removeAll(s),
-    };
+    const { slow, release } = gated(backend);
     const logged: string[] = [];
     const capture = pino({ level: 'debug' }, { write: (line: string) => { logged.push(line); } });
     const slowPath = join(dir, 'slow.sock');
