@@ -20,7 +20,8 @@ import {
 } from './control-protocol.js';
 import type { StatusReport } from './status-report.js';
 
-export const DEFAULT_CONTROL_SOCKET = '/run/oedns/control.sock';
+/** The default path is the configuration's (`--control-socket`); re-exported for the status command. */
+export { DEFAULT_CONTROL_SOCKET } from '../../config/index.js';
 /** rw for owner and group: who may run `oedns status` is decided by the socket's group. */
 export const CONTROL_SOCKET_MODE = 0o660;
 /** Mode of the parent directory when oedns creates it (others must be able to reach the socket). */

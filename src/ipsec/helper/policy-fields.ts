@@ -12,8 +12,8 @@
  * public key of a signature algorithm reaches a backend.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { isIP, SocketAddress } from 'node:net';
 import { AppError } from '../../core/errors.js';
+import { canonicalAddressText } from '../address.js';
 import type { PolicyAction, PolicySpec, TrafficSelector } from '../backend.js';
 
 /** A request or reply the grammar refuses; the helper answers `ERR ERR_IPSEC_HELPER_GRAMMAR ...`. */
@@ -66,11 +66,7 @@ export function shown(text: string): string {
 
 /** The canonical text of an address of `family` (RFC 5952 for IPv6), never the input text. */
 export function canonicalAddress(text: unknown, family: 4 | 6, field: string): string {
-  // isIP accepts an IPv6 zone (`fe80::1%eth0`); a zone has no place in a policy.
-  if (typeof text !== 'string' || isIP(text) !== family || text.includes('%')) refuse(`${field} is not an IPv${family} address`);
-  const canonical = new SocketAddress({ address: text, family: family === 4 ? 'ipv4' : 'ipv6' }).address;
-  if (isIP(canonical) !== family) refuse(`${field} is not an IPv${family} address`);
-  return canonical;
+  return canonicalAddressText(text, family) ?? refuse(`${field} is not an IPv${family} address`);
 }
 
 function integer(value: unknown, min: number, max: number, field: string): number {

@@ -8,8 +8,8 @@
  * Glossary: an *entry* is one kernel policy (one direction); a *pair* is the out and in entries
  * of one address pair and port; one spec with N ports becomes N pairs.
  */
-import { isIP, SocketAddress } from 'node:net';
 import { BackendError } from '../../core/errors.js';
+import { canonicalAddressText } from '../address.js';
 import type { PolicySpec } from '../backend.js';
 
 /**
@@ -76,11 +76,7 @@ function reject(what: string): never {
 
 /** The canonical text of an address of `family`, or a BackendError; never the input text. */
 export function canonicalAddress(text: unknown, family: 4 | 6, field: string): string {
-  // isIP accepts IPv6 zone ids (`fe80::1%eth0`); a zone has no place in an xfrm selector.
-  if (typeof text !== 'string' || isIP(text) !== family || text.includes('%')) reject(`${field} is not an IPv${family} address`);
-  const canonical = new SocketAddress({ address: text, family: family === 4 ? 'ipv4' : 'ipv6' }).address;
-  if (isIP(canonical) !== family) reject(`${field} is not an IPv${family} address`);
-  return canonical;
+  return canonicalAddressText(text, family) ?? reject(`${field} is not an IPv${family} address`);
 }
 
 function checkInteger(value: unknown, min: number, max: number, field: string): number {
