@@ -154,7 +154,6 @@ export class Oedns {
     // IKE results reach the failure shunts; `self` exists by the time any IKE runs.
     const handle = config.keys.ipsecBackend === 'none' ? undefined
       : createBackend(backendSettings(config), log.child({ mod: 'ipsec' }), (result) => self?.ikeResult(result));
-    await handle?.start(AbortSignal.timeout(BACKEND_START_TIMEOUT_MS));
     const backend = handle?.backend;
     // The dry-run backend installs nothing: no state file to keep.
     const stateDir = config.keys.ipsecBackend === 'dry-run' ? undefined : config.keys.stateDir;
@@ -172,16 +171,10 @@ export class Oedns {
     self = new Oedns(options, config, [log, ...children], cache, upstream, pipeline, validation, listeners, decisions, keys, rules, ipsec);
     self.backendHandle = handle;
     try {
+      await handle?.start(AbortSignal.timeout(BACKEND_START_TIMEOUT_MS));
       // What a crashed oedns left in the backend is removed or adopted before anything is answered.
       await ipsec?.reconcile();
       await self.openListeners(config);
-    } catch (error) {
-      await listeners.closeAll();
-      rules.close();
-      handle?.close();
-      throw error;
-    }
-    try {
       self.control = await ControlServer.open({
         path: config.keys.controlSocket.path, explicit: config.keys.controlSocket.explicit, log: log.child({ mod: 'control' }),
         status: () => self!.status(),
