@@ -17,7 +17,7 @@ import { createRootLogger } from '../../src/core/log.js';
 import { Rcode, RRType } from '../../src/wire/index.js';
 import { charonAvailable, startCharonLab, type CharonLab, type CharonNode } from '../support/charon-lab.js';
 import { startKeysLab, KEYS_LAB_HOSTS, type KeysLab } from '../support/keys-lab.js';
-import { queryMessage, question, sleep, startOedns, udpQuery, type Harness } from '../support/oedns-harness.js';
+import { queryMessage, question, startOedns, udpQuery, type Harness } from '../support/oedns-harness.js';
 
 /** Long enough for IKE and one retransmit, short enough that expiry comes within the test. */
 const POLICY_SECONDS = 4;
@@ -30,14 +30,6 @@ let bobSide: ViciBackend;
 const bobResults: IkeResult[] = [];
 let dir: string;
 let oedns: Harness;
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe.skipIf(!charonAvailable)('keys from DNS become IKE (vici backend, two charons)', () => {
   beforeAll(async () => {
@@ -103,7 +95,7 @@ describe.skipIf(!charonAvailable)('keys from DNS become IKE (vici backend, two c
   });
 
   it('the decision expires: the conn, its trap policy and bob\'s key leave alice\'s charon', async () => {
-    await until('the conn to go', async () => !/bob\.keys\.test/.test(await alice.swanctl('--list-conns')), (POLICY_SECONDS + 5) * 1000);
+    await expect.poll(async () => /bob\.keys\.test/.test(await alice.swanctl('--list-conns')), { timeout: (POLICY_SECONDS + 5) * 1000, interval: 100 }).toBe(false);
     expect(await alice.xfrmPolicies()).not.toMatch(/192\.0\.2\.20/);
     expect(await alice.swanctl('--list-certs')).not.toMatch(/bob\.keys\.test/);
     expect(oedns.oedns.ipsec!.list()).toEqual([]);
