@@ -24,6 +24,7 @@ import { PolicyStore } from './policy/index.js';
 import { DnssecService, loadDnssecSetup, type DnssecSetup, type DnssecStats } from './dnssec-service.js';
 import { BOGUS_CACHE_SECONDS } from './dnssec/index.js';
 import { UpstreamPool } from './upstream/index.js';
+import { lookUpIkePeer } from './peer-lookup.js';
 
 export interface OednsOptions {
   /** Settings from flags; they win over the config file. */
@@ -153,7 +154,11 @@ export class Oedns {
     resolver = new Resolver({ cache, upstream, log: pipelineLog, validator: validation, failureCacheSeconds: BOGUS_CACHE_SECONDS, keys });
     // IKE results reach the failure shunts; `self` exists by the time any IKE runs.
     const handle = config.keys.ipsecBackend === 'none' ? undefined
-      : createBackend(backendSettings(config), log.child({ mod: 'ipsec' }), (result) => self?.ikeResult(result));
+      : createBackend(backendSettings(config), log.child({ mod: 'ipsec' }), {
+        onIkeResult: (result) => self?.ikeResult(result),
+        // An unknown IKE peer's name is looked up as a client's query; stop() aborts it.
+        learnPeer: (peer, signal) => lookUpIkePeer((bytes, client, s) => resolver!.handle(bytes, client, s), peer, AbortSignal.any([signal, self!.shutdown.signal])),
+      });
     const backend = handle?.backend;
     // The dry-run backend installs nothing: no state file to keep.
     const stateDir = config.keys.ipsecBackend === 'dry-run' ? undefined : config.keys.stateDir;

@@ -11,6 +11,7 @@ import { DryRunBackend } from './dry-run.js';
 import { HelperBackend } from './helper/index.js';
 import { RacoonBackend, SetkeyBackend } from './setkey/index.js';
 import { ViciBackend, type IkeResult } from './vici/vici-backend.js';
+import type { LearnPeer } from './vici/vici-peer-learner.js';
 import { XfrmBackend } from './xfrm/xfrm-backend.js';
 
 export interface BackendSettings {
@@ -39,7 +40,15 @@ function required(value: string | undefined, flag: string, backend: string): str
   return value;
 }
 
-export function createBackend(settings: BackendSettings, log: Logger, onIkeResult: (result: IkeResult) => void): BackendHandle {
+/** What the IKE backends report to, and ask of, the rest of oedns. */
+export interface BackendHooks {
+  readonly onIkeResult: (result: IkeResult) => void;
+  /** Looks up an IKE peer that initiated with this host unannounced (vici). */
+  readonly learnPeer?: LearnPeer | undefined;
+}
+
+export function createBackend(settings: BackendSettings, log: Logger, hooks: BackendHooks): BackendHandle {
+  const { onIkeResult, learnPeer } = hooks;
   const passive = (backend: IpsecBackend): BackendHandle => ({ backend, start: async () => undefined, close: () => undefined });
   switch (settings.backend) {
     case 'dry-run':
@@ -71,7 +80,7 @@ export function createBackend(settings: BackendSettings, log: Logger, onIkeResul
       } catch (error) {
         throw new ConfigError(`cannot read --ike-key ${keyPath}: ${errorMessage(error)}`, { cause: error });
       }
-      const vici = new ViciBackend({ socketPath: settings.viciSocket, identity, privateKeyPem, log, onIkeResult });
+      const vici = new ViciBackend({ socketPath: settings.viciSocket, identity, privateKeyPem, log, onIkeResult, learnPeer });
       return { backend: vici, start: (signal) => vici.start(signal), close: () => vici.close() };
     }
   }

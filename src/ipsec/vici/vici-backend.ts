@@ -16,7 +16,14 @@
  * - Reconnect: when charon restarts, the key and every conn are loaded again.
  * - onIkeResult gets `ok: true` when an IKE_SA of an oedns conn comes up (either side) and when an
  *   initiate brought the CHILD_SA up, `ok: false` when an initiate failed (with the stage and
- *   charon's reason). Trap-triggered failures have no VICI event in 5.9 and are not reported.
+ *   charon's reason).
+ * - Unknown peers (with `learnPeer`): a standing `%any` responder conn lets any peer reach
+ *   IKE_AUTH; when charon has no key for the identity it presents, the PeerLearner looks the name
+ *   up (vici-peer-learner.ts) and the peer's next attempt succeeds. The other half: when the peer
+ *   refuses this host's authentication (AUTHENTICATION_FAILED, it may be learning this host's
+ *   key), an initiate is retried after RETRY_DELAYS_MS; a trap-triggered negotiation refused
+ *   that way (seen in the `log` stream: 5.9 has no event for it) is initiated again once, and its
+ *   final failure reported like an initiate's.
  * - charon's trap policies are always `level required`; a `use` spec is installed like `require`.
  */
 import { createPublicKey } from 'node:crypto';
@@ -33,6 +40,9 @@ import { localKey } from './vici-local-key.js';
 import { checkedFqdn, childName, connConfig, connName, CONN_PREFIX, specFromListed, type LocalIdentity } from './vici-conn.js';
 import { ViciCommandError } from './vici-errors.js';
 import { initiateFailureReason, updownEntries } from './vici-outcome.js';
+import { peerRefusedAuth, viciLogFact, viciLogLine } from './vici-log.js';
+import { PeerLearner, type LearnPeer } from './vici-peer-learner.js';
+import { responderConnConfig, RESPONDER_CONN } from './vici-responder.js';
 
 export interface IkeResult {
   /** The address the policy is for (spec.remote). */
@@ -53,7 +63,19 @@ export interface ViciBackendOptions {
   readonly onIkeResult?: ((result: IkeResult) => void) | undefined;
   readonly initiateTimeoutMs?: number | undefined;
   readonly reconnectInitialDelayMs?: number | undefined;
+  /** Looks up an unknown IKE peer's name through oedns (main.ts); without it, only peers this host looked up are accepted. */
+  readonly learnPeer?: LearnPeer | undefined;
+  /** Pauses before trying a refused initiate again (default RETRY_DELAYS_MS). */
+  readonly retryDelaysMs?: readonly number[] | undefined;
 }
+
+/**
+ * Pauses before each new initiate when the peer refused this host's authentication: the peer's
+ * oedns is looking this host's key up (a few ms on a LAN, more with a slow resolver or in UML).
+ */
+export const RETRY_DELAYS_MS: readonly number[] = [50, 200, 600];
+/** A trap-triggered negotiation of one conn is taken over by an initiate at most this often. */
+const TRAP_RETRY_COOL_DOWN_MS = 30_000;
 
 export const DEFAULT_INITIATE_TIMEOUT_MS = 5_000;
 /** Beyond charon's own initiate timeout, how long oedns waits for its answer. */
@@ -76,6 +98,12 @@ export class ViciBackend implements IpsecBackend {
   private readonly initiateTimeoutMs: number;
   private queue: Promise<unknown> = Promise.resolve();
   private started = false;
+  private readonly learner: PeerLearner | undefined;
+  /** Conns with an initiate running: their refusals are handled there, not from the log. */
+  private readonly initiating = new Set<string>();
+  /** conn → when a trap-triggered refusal last led to an initiate. */
+  private readonly trapRetries = new Map<string, number>();
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: ViciBackendOptions) {
     let id: string;
@@ -89,27 +117,37 @@ export class ViciBackend implements IpsecBackend {
     this.key = { type: key.type, pkcs8Pem: key.pkcs8Pem };
     this.log = options.log;
     this.initiateTimeoutMs = options.initiateTimeoutMs ?? DEFAULT_INITIATE_TIMEOUT_MS;
+    this.learner = options.learnPeer && new PeerLearner({ learn: options.learnPeer, log: options.log, responderConn: RESPONDER_CONN });
     this.client = new ViciClient({
       socketPath: options.socketPath, log: options.log, reconnectInitialDelayMs: options.reconnectInitialDelayMs,
       onConnectionChange: (state) => this.connectionChanged(state),
     });
   }
 
-  /** Connects, loads the private key, subscribes to ike-updown and child-updown. */
+  /** Connects, loads the private key (and the responder conn), subscribes to ike-updown, child-updown and log. */
   async start(signal: AbortSignal): Promise<void> {
     await this.command('connect', () => this.client.connect(signal));
-    await this.command('load-key', () => viciLoadKey(this.client, { type: this.key.type, data: this.key.pkcs8Pem }, signal));
+    await this.loadOwn(signal);
     for (const event of ['ike-updown', 'child-updown']) {
       await this.command(`register ${event}`, () => this.client.subscribe(event, (m, name) => this.updown(m, name), signal));
     }
+    await this.command('register log', () => this.client.subscribe('log', (m) => this.charonLog(m), signal));
     this.started = true;
-    this.log.info({ socket: this.options.socketPath, identity: this.local.id }, 'vici backend started');
+    this.log.info({ socket: this.options.socketPath, identity: this.local.id, learnsPeers: this.learner !== undefined }, 'vici backend started');
   }
 
   /** Closes the socket; leaves charon's state alone (PolicyManager.stop removes first). */
   close(): void {
     this.started = false;
+    this.closing.abort(new Error('vici backend closed'));
+    this.learner?.close();
     this.client.close();
+  }
+
+  /** This host's private key, and the standing responder conn when peers are learnt. */
+  private async loadOwn(signal: AbortSignal, responder = this.learner !== undefined): Promise<void> {
+    await this.command('load-key', () => viciLoadKey(this.client, { type: this.key.type, data: this.key.pkcs8Pem }, signal));
+    if (responder) await this.command(`load-conn ${RESPONDER_CONN}`, () => viciLoadConn(this.client, responderConnConfig(this.local), signal));
   }
 
   apply(changes: readonly PolicyChange[], signal: AbortSignal): Promise<void> {
@@ -151,7 +189,8 @@ export class ViciBackend implements IpsecBackend {
         if (listedNames.has(name)) await this.unload(name, signal);
         this.conns.delete(name);
       }
-      await this.refreshCredentials(signal);
+      // The standing responder conn went with the others and stays away.
+      await this.refreshCredentials(signal, false);
       this.log.info({ removed: ours.size }, 'vici conns removed');
     });
   }
@@ -185,7 +224,11 @@ export class ViciBackend implements IpsecBackend {
         }
         this.conns.set(name, { spec: change.policy, config });
         this.log.info({ conn: name, remote: change.policy.remote, action: change.policy.action.kind, ms: elapsed(startedMs) }, 'vici conn loaded');
-        if (change.policy.initiate && change.policy.action.kind === 'protect') await this.initiate(name, change.policy, signal);
+        if (change.policy.initiate && change.policy.action.kind === 'protect') {
+          // A peer that is initiating with this host right now (its key is being learnt) needs no second IKE_SA.
+          if (this.learner?.isLearning(change.policy.peer?.identity ?? '')) this.log.info({ conn: name }, 'vici: not initiating, the peer is initiating');
+          else await this.initiate(name, change.policy, signal);
+        }
       }
     } catch (error) {
       failure = error;
@@ -219,31 +262,77 @@ export class ViciBackend implements IpsecBackend {
   }
 
   /** clear-creds drops every key loaded over VICI; the private key and the keys of the conns still wanted go back in. */
-  private async refreshCredentials(signal: AbortSignal): Promise<void> {
+  private async refreshCredentials(signal: AbortSignal, responder?: boolean): Promise<void> {
     await this.command('clear-creds', () => viciClearCreds(this.client, signal));
-    await this.command('load-key', () => viciLoadKey(this.client, { type: this.key.type, data: this.key.pkcs8Pem }, signal));
+    await this.loadOwn(signal, responder);
     for (const [name, loaded] of this.conns) {
       if (loaded.config.remote?.pubkeysPem) await this.command(`load-conn ${name}`, () => viciLoadConn(this.client, loaded.config, signal));
     }
   }
 
+  /**
+   * Initiates the conn's CHILD_SA and reports the outcome. A refused authentication is tried again
+   * after each of the retry delays (the peer may be learning this host's key), within the
+   * initiate timeout and the caller's signal.
+   */
   private async initiate(name: string, spec: PolicySpec, signal: AbortSignal): Promise<void> {
-    const logs: ViciControlLog[] = [];
     const startedMs = performance.now();
-    const bounded = AbortSignal.any([signal, AbortSignal.timeout(this.initiateTimeoutMs + INITIATE_GRACE_MS)]);
-    let result: IkeResult;
+    const bounded = AbortSignal.any([signal, this.closing.signal, AbortSignal.timeout(this.initiateTimeoutMs + INITIATE_GRACE_MS)]);
+    const delays = this.options.retryDelaysMs ?? RETRY_DELAYS_MS;
+    this.initiating.add(name);
+    let result: IkeResult & { refused: boolean };
+    let attempts = 0;
     try {
-      await viciInitiate(this.client, { child: childName(spec.action), ike: name, timeoutMs: this.initiateTimeoutMs, loglevel: 1 }, bounded, (l) => {
+      for (;;) {
+        attempts += 1;
+        result = await this.initiateOnce(name, spec, bounded);
+        const delay = delays[attempts - 1];
+        if (result.ok || !result.refused || delay === undefined || bounded.aborted) break;
+        this.log.info({ conn: name, remote: spec.remote, attempt: attempts, retryInMs: delay }, 'vici: peer refused our authentication; trying again');
+        if (!(await pause(delay, bounded))) break;
+      }
+    } finally {
+      this.initiating.delete(name);
+    }
+    this.log[result.ok ? 'info' : 'warn']({ conn: name, remote: spec.remote, ok: result.ok, reason: result.reason, attempts, ms: elapsed(startedMs) }, 'vici initiate');
+    this.report({ address: result.address, ok: result.ok, reason: result.reason, spec });
+  }
+
+  private async initiateOnce(name: string, spec: PolicySpec, signal: AbortSignal): Promise<IkeResult & { refused: boolean }> {
+    const logs: ViciControlLog[] = [];
+    try {
+      await viciInitiate(this.client, { child: childName(spec.action), ike: name, timeoutMs: this.initiateTimeoutMs, loglevel: 1 }, signal, (l) => {
         logs.push(l);
         this.log.trace({ conn: name, line: l.msg }, 'vici initiate log');
       });
-      result = { address: spec.remote, ok: true, reason: 'CHILD_SA established', spec };
+      return { address: spec.remote, ok: true, reason: 'CHILD_SA established', spec, refused: false };
     } catch (error) {
       const reason = error instanceof ViciCommandError ? initiateFailureReason(logs, error.errmsg) : `initiate not completed: ${errorMessage(error)}`;
-      result = { address: spec.remote, ok: false, reason, spec };
+      return { address: spec.remote, ok: false, reason, spec, refused: peerRefusedAuth(logs.map((l) => l.msg)) };
     }
-    this.log[result.ok ? 'info' : 'warn']({ conn: name, remote: spec.remote, ok: result.ok, reason: result.reason, ms: elapsed(startedMs) }, 'vici initiate');
-    this.report(result);
+  }
+
+  /** One line of charon's log: unknown peers go to the learner; a refused trap-triggered negotiation is taken over by an initiate. */
+  private charonLog(message: ViciTree): void {
+    const line = viciLogLine(message);
+    const fact = line && viciLogFact(line);
+    if (!fact) return;
+    this.learner?.observe(fact);
+    if (fact.kind !== 'peer-refused-auth' || fact.ikeName === undefined || this.initiating.has(fact.ikeName)) return;
+    const loaded = this.conns.get(fact.ikeName);
+    if (!loaded || loaded.spec.action.kind !== 'protect') return;
+    const last = this.trapRetries.get(fact.ikeName);
+    const now = performance.now();
+    if (last !== undefined && now - last < TRAP_RETRY_COOL_DOWN_MS) return;
+    this.trapRetries.set(fact.ikeName, now);
+    const name = fact.ikeName;
+    const delay = (this.options.retryDelaysMs ?? RETRY_DELAYS_MS)[0] ?? 0;
+    this.log.info({ conn: name, remote: loaded.spec.remote, retryInMs: delay }, 'vici: peer refused our authentication on a trap; initiating');
+    void pause(delay, this.closing.signal).then((go) => {
+      // Still the same conn (not removed or replaced meanwhile)?
+      if (!go || this.conns.get(name) !== loaded) return undefined;
+      return this.serialised(() => this.initiate(name, loaded.spec, this.closing.signal));
+    }).catch((error: unknown) => this.log.error({ conn: name, err: errorMessage(error) }, 'vici: initiate after a refused trap failed'));
   }
 
   private updown(message: ViciTree, event: string): void {
@@ -280,7 +369,7 @@ export class ViciBackend implements IpsecBackend {
 
   /** charon restarted: everything loaded before is gone with it. */
   private async reloadAll(signal: AbortSignal): Promise<void> {
-    await this.command('load-key', () => viciLoadKey(this.client, { type: this.key.type, data: this.key.pkcs8Pem }, signal));
+    await this.loadOwn(signal);
     let failed = 0;
     for (const [name, loaded] of this.conns) {
       try {
@@ -313,6 +402,21 @@ export class ViciBackend implements IpsecBackend {
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/** Resolves true after `ms`, false at once when `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (go: boolean): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(go);
+    };
+    const onAbort = (): void => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function elapsed(startedMs: number): number {
