@@ -16,7 +16,8 @@ export type { IkePeer, LearnPeer } from './vici/vici-peer-learner.js';
 export { DEFAULT_RACOONCTL_PATH, DEFAULT_SETKEY_PATH, RacoonBackend, SetkeyBackend, setkeyScripts, type RacoonBackendOptions, type SetkeyBackendOptions } from './setkey/index.js';
 export { XfrmBackend, type XfrmBackendOptions } from './xfrm/xfrm-backend.js';
 export { ViciClient, type ViciClientOptions, type ViciEventListener } from './vici/vici-client.js';
-export { DEFAULT_INITIATE_TIMEOUT_MS, ViciBackend, type IkeResult, type ViciBackendOptions } from './vici/vici-backend.js';
+export { ViciBackend, type IkeResult, type ViciBackendOptions } from './vici/vici-backend.js';
+export { DEFAULT_INITIATE_TIMEOUT_MS, RETRY_DELAYS_MS } from './vici/vici-initiate.js';
 export {
   viciClearCreds, viciConnTree, viciInitiate, viciListCerts, viciListConns, viciListSas, viciLoadConn, viciLoadKey, viciTerminate, viciText, viciTextList,
   viciUnloadConn, viciVersion,

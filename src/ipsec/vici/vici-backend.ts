@@ -33,14 +33,15 @@ import type { BackendName, InstalledPolicy, IpsecBackend, PolicyChange, PolicySp
 import { ViciClient } from './vici-client.js';
 import type { ViciTree } from './vici-codec.js';
 import {
-  viciClearCreds, viciInitiate, viciListCerts, viciListConns, viciLoadConn, viciLoadKey, viciTerminate, viciUnloadConn,
-  type ViciConnConfig, type ViciControlLog, type ViciKeyType,
+  viciClearCreds, viciListCerts, viciListConns, viciLoadConn, viciLoadKey, viciTerminate, viciUnloadConn,
+  type ViciConnConfig, type ViciKeyType,
 } from './vici-commands.js';
 import { localKey } from './vici-local-key.js';
-import { checkedFqdn, childName, connConfig, connName, CONN_PREFIX, specFromListed, type LocalIdentity } from './vici-conn.js';
+import { checkedFqdn, connConfig, connName, CONN_PREFIX, specFromListed, type LocalIdentity } from './vici-conn.js';
 import { ViciCommandError } from './vici-errors.js';
-import { initiateFailureReason, updownEntries } from './vici-outcome.js';
-import { peerRefusedAuth, viciLogFact, viciLogLine } from './vici-log.js';
+import { updownEntries } from './vici-outcome.js';
+import { DEFAULT_INITIATE_TIMEOUT_MS, initiateWithRetries, pause, RETRY_DELAYS_MS } from './vici-initiate.js';
+import { viciLogFact, viciLogLine } from './vici-log.js';
 import { PeerLearner, type LearnPeer } from './vici-peer-learner.js';
 import { responderConnConfig, RESPONDER_CONN } from './vici-responder.js';
 
@@ -69,17 +70,9 @@ export interface ViciBackendOptions {
   readonly retryDelaysMs?: readonly number[] | undefined;
 }
 
-/**
- * Pauses before each new initiate when the peer refused this host's authentication: the peer's
- * oedns is looking this host's key up (a few ms on a LAN, more with a slow resolver or in UML).
- */
-export const RETRY_DELAYS_MS: readonly number[] = [50, 200, 600];
 /** A trap-triggered negotiation of one conn is taken over by an initiate at most this often. */
 const TRAP_RETRY_COOL_DOWN_MS = 30_000;
 
-export const DEFAULT_INITIATE_TIMEOUT_MS = 5_000;
-/** Beyond charon's own initiate timeout, how long oedns waits for its answer. */
-const INITIATE_GRACE_MS = 1_000;
 /** Deadline for reloading after charon restarts (no caller's signal there). */
 const RELOAD_TIMEOUT_MS = 30_000;
 
@@ -270,45 +263,16 @@ export class ViciBackend implements IpsecBackend {
     }
   }
 
-  /**
-   * Initiates the conn's CHILD_SA and reports the outcome. A refused authentication is tried again
-   * after each of the retry delays (the peer may be learning this host's key), within the
-   * initiate timeout and the caller's signal.
-   */
+  /** Initiates (retrying a refused authentication, vici-initiate.ts) and reports the outcome. */
   private async initiate(name: string, spec: PolicySpec, signal: AbortSignal): Promise<void> {
-    const startedMs = performance.now();
-    const bounded = AbortSignal.any([signal, this.closing.signal, AbortSignal.timeout(this.initiateTimeoutMs + INITIATE_GRACE_MS)]);
-    const delays = this.options.retryDelaysMs ?? RETRY_DELAYS_MS;
     this.initiating.add(name);
-    let result: IkeResult & { refused: boolean };
-    let attempts = 0;
     try {
-      for (;;) {
-        attempts += 1;
-        result = await this.initiateOnce(name, spec, bounded);
-        const delay = delays[attempts - 1];
-        if (result.ok || !result.refused || delay === undefined || bounded.aborted) break;
-        this.log.info({ conn: name, remote: spec.remote, attempt: attempts, retryInMs: delay }, 'vici: peer refused our authentication; trying again');
-        if (!(await pause(delay, bounded))) break;
-      }
+      const result = await initiateWithRetries(this.client, name, spec, {
+        timeoutMs: this.initiateTimeoutMs, retryDelaysMs: this.options.retryDelaysMs ?? RETRY_DELAYS_MS, log: this.log,
+      }, AbortSignal.any([signal, this.closing.signal]));
+      this.report(result);
     } finally {
       this.initiating.delete(name);
-    }
-    this.log[result.ok ? 'info' : 'warn']({ conn: name, remote: spec.remote, ok: result.ok, reason: result.reason, attempts, ms: elapsed(startedMs) }, 'vici initiate');
-    this.report({ address: result.address, ok: result.ok, reason: result.reason, spec });
-  }
-
-  private async initiateOnce(name: string, spec: PolicySpec, signal: AbortSignal): Promise<IkeResult & { refused: boolean }> {
-    const logs: ViciControlLog[] = [];
-    try {
-      await viciInitiate(this.client, { child: childName(spec.action), ike: name, timeoutMs: this.initiateTimeoutMs, loglevel: 1 }, signal, (l) => {
-        logs.push(l);
-        this.log.trace({ conn: name, line: l.msg }, 'vici initiate log');
-      });
-      return { address: spec.remote, ok: true, reason: 'CHILD_SA established', spec, refused: false };
-    } catch (error) {
-      const reason = error instanceof ViciCommandError ? initiateFailureReason(logs, error.errmsg) : `initiate not completed: ${errorMessage(error)}`;
-      return { address: spec.remote, ok: false, reason, spec, refused: peerRefusedAuth(logs.map((l) => l.msg)) };
     }
   }
 
@@ -402,21 +366,6 @@ export class ViciBackend implements IpsecBackend {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-/** Resolves true after `ms`, false at once when `signal` aborts first. */
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (go: boolean): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(go);
-    };
-    const onAbort = (): void => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function elapsed(startedMs: number): number {
