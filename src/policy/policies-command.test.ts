@@ -61,8 +61,8 @@ describe('oedns policies check', () => {
     const lab = join(dir, 'lab.yaml');
     expect(out.slice(3)).toEqual([
       'bob.lab.example 192.0.2.11:',
-      `  matched rule ${lab}:8:5 (alice and bob, always encrypted): name bob.lab.example matches bob.lab.example; any address`,
-      expect.stringMatching(/^    action require; domains alice\.lab\.example, bob\.lab\.example; networks any; traffic any; dnssec secure; keys ipseckey; backend default; initiate on-answer;/),
+      `  matched rule ${lab}:11:5 (alice and bob, always encrypted; bogus fails closed): name bob.lab.example matches bob.lab.example; any address`,
+      expect.stringMatching(/^    action require; domains alice\.lab\.example, bob\.lab\.example, bogus\.lab\.example; networks any; traffic any; dnssec secure; keys ipseckey; backend default; initiate on-answer;/),
       '  decision by key state (the same state for every key source):',
       '    none     any traffic: block and answer SERVFAIL (require: no key)',
       '    insecure any traffic: block and answer SERVFAIL (require: key is not DNSSEC-secure and the rule needs dnssec: secure)',

@@ -36,9 +36,9 @@ describe('the shipped policies/', () => {
     expect(decideFor({ ...SECURE, ipseckey: 'bogus' }).install).toEqual({ kind: 'none' });
   });
 
-  it('requires IPsec between alice and bob in lab.example, failing closed', async () => {
+  it('requires IPsec for alice, bob and bogus in lab.example, failing closed', async () => {
     const set = await loadPolicyDir(SHIPPED_POLICIES_DIR);
-    for (const name of ['alice.lab.example', 'BOB.lab.example.']) {
+    for (const name of ['alice.lab.example', 'BOB.lab.example.', 'bogus.lab.example']) {
       const ok = decide(set, { name, address: '2001:db8:1ab::b', keys: SECURE }, CONTEXT);
       expect(decidingFlow(ok).install).toEqual({ kind: 'policy', level: 'require', keySource: 'ipseckey' });
       expect(decidingFlow(ok).settings.initiate).toBe('on-answer');
@@ -47,6 +47,11 @@ describe('the shipped policies/', () => {
     }
     const carol = decide(set, { name: 'carol.lab.example', address: '192.0.2.67', keys: SECURE }, CONTEXT);
     expect(decidingFlow(carol).install).toMatchObject({ level: 'use' });
+    const bogus = decide(set, { name: 'bogus.lab.example', address: '192.0.2.22', keys: { ...SECURE, ipseckey: 'bogus' } }, CONTEXT);
+    expect([decidingFlow(bogus).install, bogus.servfail]).toEqual([{ kind: 'block' }, true]);
+    // plain.lab.example has no key: the fallback default installs nothing and answers.
+    const plain = decide(set, { name: 'plain.lab.example', address: '192.0.2.21', keys: { ...SECURE, ipseckey: 'none' } }, CONTEXT);
+    expect([decidingFlow(plain).install, plain.servfail]).toEqual([{ kind: 'none' }, false]);
   });
 
   it('makes the strict example require for its domain and networks, printers excepted', () => {
