@@ -36,6 +36,10 @@ usage: lab/lab.sh COMMAND [ARGS]
                           Uses the lab that is up; when none is, brings one up and takes it down
                           after. --esp: the kernel has ESP (User-Mode-Linux); --no-esp: it has not
                           (IKE only); default: detected. Exit 0 only if every scenario passed.
+  figures [--runs N]      the lab's figures (lab/figures.mjs): query to policy, query to answer,
+                          first packet to first ESP, medians of N runs (default 5), with and without
+                          initiate: on-answer; needs a lab that is up. For ESP run it inside UML:
+                          lab/uml/run.sh -- bash -c 'lab/lab.sh up && lab/lab.sh figures; lab/lab.sh down'
   exec NODE CMD...        CMD in NODE's namespace (alice and bob resolve through their own oedns)
   swanctl NODE ARGS...    swanctl ARGS against NODE's charon (e.g. swanctl alice --list-sas)
   status NODE [--json]    oedns status of NODE's oedns
@@ -264,6 +268,14 @@ cmd_test() {
   exit "$status"
 }
 
+cmd_figures() {
+  require_root
+  require_built
+  require_lab
+  export LAB_DIR LAB_PREFIX LAB_SH=$LAB_HOME/lab.sh
+  node "$LAB_HOME/figures.mjs" "$@"
+}
+
 main() {
   local command=${1:-help}
   (($#)) && shift
@@ -272,6 +284,7 @@ main() {
     down) cmd_down "$@" ;;
     demo) cmd_demo "$@" ;;
     test) cmd_test "$@" ;;
+    figures) cmd_figures "$@" ;;
     exec) cmd_exec "$@" ;;
     swanctl) cmd_swanctl "$@" ;;
     status) cmd_status "$@" ;;

@@ -144,12 +144,17 @@ function assertProtected(packets, details, label, { espExpected = options.esp } 
 // --- the scenarios -------------------------------------------------------------------------------
 
 async function trafficToBob({ details, step, note }) {
-  await reset();
+  // Without ESP an on-answer initiate fails and fails closed, tearing the IKE_SA down again:
+  // on-traffic there, so the first packet brings IKE up and the IKE_SA stays to be looked at.
+  await reset(options.esp ? {} : { alicePolicy: bobPolicy({ initiate: 'on-traffic' }) });
   const server = await echoServer('bob', TCP_PORT);
   const pcap = await capture('alice', 's1');
   try {
     for (const family of [4, 6]) {
       const pinged = await step(`ping -${family}`, () => ping('alice', BOB, { family, count: 3 }));
+      // Without ESP the refused CHILD_SA ends in a failure shunt, and the next lookup (the TCP
+      // client's) fails closed and takes the IKE_SA down: look at it now.
+      if (!options.esp && family === 4) await step('IKE with the DNS keys', () => ikeWithDnsKeys(details));
       const token = `oedns-lab-${family}-${process.pid}`;
       const echoed = await step(`tcp -${family}`, () => tcpExchange('alice', BOB, TCP_PORT, family, token));
       details[`ipv${family}`] = { ping: pinged, tcpEchoed: echoed === token };
@@ -167,7 +172,7 @@ async function trafficToBob({ details, step, note }) {
   }
   details.pcap = pcap.file;
   assertProtected(await pcap.stop(), details, 'ping+tcp');
-  await ikeWithDnsKeys(details);
+  if (options.esp) await ikeWithDnsKeys(details);
   // Towards bob the kernel must hold charon's trap (ESP required) or, once a failed CHILD_SA turned
   // into a failure shunt under require (no ESP here), a drop: never nothing.
   const policies = await xfrmPolicies('alice');
@@ -193,15 +198,26 @@ async function trafficToBob({ details, step, note }) {
 
 async function initiateOnAnswer({ details, step, note }) {
   await reset();
+  const oednsMark = logMark(join(nodeDir('alice'), 'oedns.log'));
   const pcap = await capture('alice', 's2-on-answer');
   let pinged;
   try {
     const answer = await step('dig (on-answer)', () => dig('alice', BOB, 'A'));
-    check(answer.status === 'NOERROR', `dig ${BOB}: ${answer.status}`);
+    // Without ESP the CHILD_SA is refused, so under require the held answer fails closed.
+    const wanted = options.esp ? 'NOERROR' : 'SERVFAIL';
+    details.answer = answer.status;
+    check(answer.status === wanted, `dig ${BOB}: ${answer.status}, want ${wanted}`);
     // The answer was held until oedns had initiated: the IKE_SA is there before any traffic.
-    const sas = await ikeSas('alice');
-    details.ikeSaAtAnswer = sas.find((s) => s.remoteId === BOB)?.state;
-    check(details.ikeSaAtAnswer === 'ESTABLISHED', `no IKE_SA with bob when the answer came (initiate: on-answer): ${JSON.stringify(sas)}`);
+    if (options.esp) {
+      const sas = await ikeSas('alice');
+      details.ikeSaAtAnswer = sas.find((s) => s.remoteId === BOB)?.state;
+      check(details.ikeSaAtAnswer === 'ESTABLISHED', `no IKE_SA with bob when the answer came (initiate: on-answer): ${JSON.stringify(sas)}`);
+    } else {
+      // The IKE_SA came up before the answer, then the refused CHILD_SA failed it closed (and took it down).
+      const initiated = oednsEvents('alice', oednsMark, 'vici initiate').at(-1);
+      details.initiateBeforeAnswer = initiated?.reason;
+      check(/^IKE_SA established, CHILD_SA failed/.test(initiated?.reason ?? ''), `alice's initiate before the answer: ${initiated?.reason ?? 'none logged'}`);
+    }
     pinged = await step('ping (on-answer)', () => ping('alice', addr('bob', 4), { count: 3 }));
   } finally {
     await pcap.stop();
@@ -310,6 +326,8 @@ async function wrongKey({ details, step, note }) {
     const failures = await poll('alice: oedns reports the failed IKE', () => oednsEvents('alice', oednsMark, 'vici initiate').filter((e) => !e.ok), { timeoutMs: 8_000 });
     details.oednsReason = failures.at(-1).reason;
     note(`oedns: ${details.oednsReason}; the A answer was ${details.answer}`);
+    // require + on-answer: the answer was held for the negotiation, which failed: never released.
+    check(details.answer === 'SERVFAIL', `dig ${BOB} with a wrong key in DNS: ${details.answer}, want SERVFAIL`);
     const charonLines = logSince(join(nodeDir('alice'), 'charon.log'), mark).split('\n').filter((l) => /signature validation failed|no trusted .* public key found|AUTHENTICATION_FAILED/.test(l));
     details.charonLog = charonLines.slice(-3);
     check(charonLines.some((l) => /signature validation failed|no trusted/.test(l)), 'alice\'s charon log does not say bob\'s signature or key failed');
@@ -359,7 +377,8 @@ async function ttlExpiry({ details, step, note }) {
 }
 
 async function crashMidTraffic({ details, step, note }) {
-  await reset();
+  // Without ESP an initiate would fail and fail closed (SERVFAIL, a drop): on-traffic there.
+  await reset(options.esp ? {} : { alicePolicy: bobPolicy({ initiate: 'on-traffic' }) });
   const answer = await dig('alice', BOB, 'A');
   check(answer.status === 'NOERROR', `dig ${BOB}: ${answer.status}`);
   const pinger = inNode('alice', 'ping', ['-4', '-n', '-i', '0.2', '-W', '1', addr('bob', 4)], { timeout: 0 });

@@ -69,6 +69,8 @@ async function isDirectory(path: string): Promise<boolean> {
 
 /** How long opening the IPsec backend (charon's or the helper's socket, loading the IKE key) may take at start. */
 const BACKEND_START_TIMEOUT_MS = 10_000;
+/** How long stop() waits for the backend to remove everything (SIGTERM). */
+const STOP_REMOVAL_TIMEOUT_MS = 10_000;
 /** A failure shunt's lifetime when the spec does not carry its rule's (policies' default shunt-lifetime). */
 const DEFAULT_SHUNT_SECONDS = 900;
 
@@ -321,8 +323,9 @@ export class Oedns {
     this.rules.close();
     await this.listeners.closeAll();
     await this.control?.close();
-    // Everything oedns installed goes with it.
-    await this.ipsec?.stop(new AbortController().signal).catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'removing IPsec policies failed'));
+    // Everything oedns installed goes with it; a backend that does not answer (charon gone) does
+    // not hold the exit up for ever: the state file keeps what is left for the next start.
+    await this.ipsec?.stop(AbortSignal.timeout(STOP_REMOVAL_TIMEOUT_MS)).catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'removing IPsec policies failed; the state file keeps them for the next start'));
     this.backendHandle?.close();
     this.log.info({ stats: this.resolver.stats, cache: this.cache.stats(), dnssec: this.validation.stats }, 'oedns stopped');
   }

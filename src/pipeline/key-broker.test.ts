@@ -224,6 +224,23 @@ describe('KeyBroker.settle: decide, publish, wait', () => {
     expect(b.keys.isCovered(nameKey(HOST), RRType.A, now)).toBe(false);
   });
 
+  it('decides once more when what the policies say changed while the decision was put in place (an on-answer IKE failed)', async () => {
+    let decisions = 0;
+    const base = defaultDecision({ waitMs: WAIT_MS, onTimeout: 'answer' });
+    // The second decision stands for the failure shunt now in force: withhold the answer.
+    const b = broker({ decide: (input) => (decisions++ === 0 ? base(input) : { ...base(input), servfail: 'IKE failed: failure shunt in force' }) });
+    const settling = b.keys.settle(question(HOST), addressAnswer([aRecord(HOST)]), new AbortController().signal);
+    await b.backend.called();
+    // The backend's initiate failed while applying: main.ts records the shunt and invalidates.
+    b.keys.invalidateAll();
+    b.backend.release();
+    await b.backend.called();
+    b.backend.release();
+    const release = await settling;
+    expect(decisions).toBe(2);
+    expect(release).toMatchObject({ release: false, reason: 'IKE failed: failure shunt in force' });
+  });
+
   it('does not wait for subscribers on a decision that acts on no address, and covers it', async () => {
     const b = broker();
     // The address is insecure: the default policy takes no action; the backend's promise never settles.

@@ -70,6 +70,8 @@ function ipv6Text(bytes: Uint8Array): string {
 export class KeyBroker {
   /** `name/type` → epoch ms until which the last decision for it holds. */
   private readonly covered = new Map<string, number>();
+  /** Counts invalidateAll() calls: a decision settled across one is stale (see settle). */
+  private generation = 0;
   private readonly nowMs: () => number;
   readonly stats = { decisions: 0, protected: 0, timeouts: 0, failures: 0 };
 
@@ -100,7 +102,8 @@ export class KeyBroker {
    * The keys step for a validated A/AAAA answer: decide, publish, wait. Never rejects; a
    * decision that is not in place in time ends as the decision's onTimeout says.
    */
-  async settle(question: Question, answer: ValidatedAnswer, signal: AbortSignal): Promise<Release> {
+  async settle(question: Question, answer: ValidatedAnswer, signal: AbortSignal, again = false): Promise<Release> {
+    const generation = this.generation;
     const name = finalName(question.name, answer.message);
     const addresses = addressesOf(answer.message, name, question.type);
     if (addresses.length === 0) return { release: true };
@@ -132,6 +135,10 @@ export class KeyBroker {
     // A policy that withholds the answer (require without a usable key) has had its block put in place.
     if (decision.servfail !== undefined) return { release: false, reason: decision.servfail, decision };
     if (settled.outcome === 'in-place') {
+      // What the policies say changed while this decision was put in place (its own `initiate:
+      // on-answer` failed, say, and a failure shunt is now in force): decide once more, so a
+      // `require` answer is withheld rather than released on a negotiation that failed.
+      if (this.generation !== generation && !again) return this.settle(question, answer, signal, true);
       this.cover(question, decision.expiresAtMs);
       return { release: true, decision };
     }
@@ -147,6 +154,7 @@ export class KeyBroker {
    * cached): after an IKE failure or success changed what the policies say about an address.
    */
   invalidateAll(): void {
+    this.generation += 1;
     this.covered.clear();
   }
 

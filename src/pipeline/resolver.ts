@@ -155,7 +155,7 @@ export class Resolver {
       const fresh = this.deps.cache.peekByKey(key, this.nowMs());
       if (keysDue && !extendedError(outcome.security)) {
         const withheld = await this.keysStep(query.question, query.cd ? undefined : { ...outcome, expiresAtMs: fresh?.expiresAtMs ?? this.nowMs() }, signal);
-        if (withheld) return encodeForTransport(answerFor(query, SERVFAIL, { ede: withheld }), limitBytes);
+        if (withheld) return this.withheldReply(query, withheld, client, started, limitBytes);
       }
       // Just cached: answer through the cache so the reply is prepared for the next hit too.
       if (fresh) {
@@ -195,11 +195,18 @@ export class Resolver {
     return { infoCode: EDE_OTHER, extraText: release.reason };
   }
 
+  /** SERVFAIL for an answer its policy withholds, logged at debug like every answer. */
+  private withheldReply(query: ClientQuery, ede: ExtendedError, client: ClientInfo, started: number, limitBytes: number | undefined): Uint8Array {
+    if (this.debug) this.deps.log.debug({ qname: query.question.name, qtype: typeName(query.question.type), rcode: Rcode.ServFail, withheld: ede.extraText, ms: this.nowMs() - started, client: client.address }, 'answered');
+    return encodeForTransport(answerFor(query, SERVFAIL, { ede }), limitBytes);
+  }
+
   /** A cached A/AAAA answer whose keys decision has lapsed: the keys step first, then the cached reply. */
   private async answerAfterKeys(query: ClientQuery, bytes: Uint8Array, cached: CachedAnswer, client: ClientInfo, signal: AbortSignal, limitBytes: number | undefined): Promise<Uint8Array> {
+    const started = this.nowMs();
     try {
       const withheld = await this.keysStep(query.question, query.cd ? undefined : { message: cached.agedMessage(this.nowMs()), security: cached.security, expiresAtMs: cached.expiresAtMs }, signal);
-      if (withheld) return encodeForTransport(answerFor(query, SERVFAIL, { ede: withheld }), limitBytes);
+      if (withheld) return this.withheldReply(query, withheld, client, started, limitBytes);
     } catch (error) {
       this.deps.log.error({ qname: query.question.name, err: errorMessage(error), client: client.address }, 'keys step failed');
     }
