@@ -42,6 +42,11 @@ mount -t tmpfs -o mode=1777 tmpfs /var/tmp || die "cannot mount /var/tmp"
 # (the empty directory exists on the host; run.sh creates it).
 mount -t tmpfs -o mode=755 tmpfs /etc/netns || die "cannot mount /etc/netns"
 mount -t hostfs -o ro,/usr/lib/uml/modules hostfs /lib/modules || die "cannot mount the UML modules on /lib/modules"
+# The repository, when it lies under a directory the tmpfs mounts above just hid (a clone in
+# /tmp, as a CI machine may make): read-only at its host path again.
+if [ ! -d "$UML_REPO/lab/uml" ]; then
+  mkdir -p "$UML_REPO" && mount -t hostfs -o "ro,$UML_REPO" hostfs "$UML_REPO" || die "cannot mount the repository $UML_REPO"
+fi
 # The results directory and the --rw directories, writable, at their host paths; mounted after
 # the tmpfs mounts, which would hide them (they may well be under /tmp on the host).
 for d in "$UML_RESULTS" $UML_RW_DIRS; do
