@@ -40,7 +40,8 @@ import { localKey } from './vici-local-key.js';
 import { checkedFqdn, connConfig, connName, CONN_PREFIX, specFromListed, type LocalIdentity } from './vici-conn.js';
 import { ViciCommandError } from './vici-errors.js';
 import { updownEntries } from './vici-outcome.js';
-import { DEFAULT_INITIATE_TIMEOUT_MS, initiateWithRetries, pause, RETRY_DELAYS_MS } from './vici-initiate.js';
+import { DEFAULT_INITIATE_TIMEOUT_MS, initiateWithRetries, RETRY_DELAYS_MS } from './vici-initiate.js';
+import { TrapTakeover } from './vici-trap-takeover.js';
 import { viciLogFact, viciLogLine } from './vici-log.js';
 import { PeerLearner, type LearnPeer } from './vici-peer-learner.js';
 import { responderConnConfig, RESPONDER_CONN } from './vici-responder.js';
@@ -70,8 +71,6 @@ export interface ViciBackendOptions {
   readonly retryDelaysMs?: readonly number[] | undefined;
 }
 
-/** A trap-triggered negotiation of one conn is taken over by an initiate at most this often. */
-const TRAP_RETRY_COOL_DOWN_MS = 30_000;
 
 /** Deadline for reloading after charon restarts (no caller's signal there). */
 const RELOAD_TIMEOUT_MS = 30_000;
@@ -94,8 +93,7 @@ export class ViciBackend implements IpsecBackend {
   private readonly learner: PeerLearner | undefined;
   /** Conns with an initiate running: their refusals are handled there, not from the log. */
   private readonly initiating = new Set<string>();
-  /** conn → when a trap-triggered refusal last led to an initiate. */
-  private readonly trapRetries = new Map<string, number>();
+  private readonly takeover: TrapTakeover;
   private readonly closing = new AbortController();
 
   constructor(private readonly options: ViciBackendOptions) {
@@ -110,6 +108,11 @@ export class ViciBackend implements IpsecBackend {
     this.key = { type: key.type, pkcs8Pem: key.pkcs8Pem };
     this.log = options.log;
     this.initiateTimeoutMs = options.initiateTimeoutMs ?? DEFAULT_INITIATE_TIMEOUT_MS;
+    this.takeover = new TrapTakeover({
+      loaded: (conn) => this.conns.get(conn), initiating: (conn) => this.initiating.has(conn),
+      initiate: (conn, spec) => this.serialised(() => this.initiate(conn, spec, this.closing.signal)),
+      delayMs: (options.retryDelaysMs ?? RETRY_DELAYS_MS)[0] ?? 0, signal: this.closing.signal, log: options.log,
+    });
     this.learner = options.learnPeer && new PeerLearner({ learn: options.learnPeer, log: options.log, responderConn: RESPONDER_CONN });
     this.client = new ViciClient({
       socketPath: options.socketPath, log: options.log, reconnectInitialDelayMs: options.reconnectInitialDelayMs,
@@ -276,27 +279,13 @@ export class ViciBackend implements IpsecBackend {
     }
   }
 
-  /** One line of charon's log: unknown peers go to the learner; a refused trap-triggered negotiation is taken over by an initiate. */
+  /** One line of charon's log: unknown peers go to the learner, refused trap-triggered negotiations to the takeover. */
   private charonLog(message: ViciTree): void {
     const line = viciLogLine(message);
     const fact = line && viciLogFact(line);
     if (!fact) return;
     this.learner?.observe(fact);
-    if (fact.kind !== 'peer-refused-auth' || fact.ikeName === undefined || this.initiating.has(fact.ikeName)) return;
-    const loaded = this.conns.get(fact.ikeName);
-    if (!loaded || loaded.spec.action.kind !== 'protect') return;
-    const last = this.trapRetries.get(fact.ikeName);
-    const now = performance.now();
-    if (last !== undefined && now - last < TRAP_RETRY_COOL_DOWN_MS) return;
-    this.trapRetries.set(fact.ikeName, now);
-    const name = fact.ikeName;
-    const delay = (this.options.retryDelaysMs ?? RETRY_DELAYS_MS)[0] ?? 0;
-    this.log.info({ conn: name, remote: loaded.spec.remote, retryInMs: delay }, 'vici: peer refused our authentication on a trap; initiating');
-    void pause(delay, this.closing.signal).then((go) => {
-      // Still the same conn (not removed or replaced meanwhile)?
-      if (!go || this.conns.get(name) !== loaded) return undefined;
-      return this.serialised(() => this.initiate(name, loaded.spec, this.closing.signal));
-    }).catch((error: unknown) => this.log.error({ conn: name, err: errorMessage(error) }, 'vici: initiate after a refused trap failed'));
+    if (fact.kind === 'peer-refused-auth' && fact.ikeName !== undefined) this.takeover.refused(fact.ikeName);
   }
 
   private updown(message: ViciTree, event: string): void {
