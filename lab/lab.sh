@@ -228,13 +228,13 @@ show() {
 cmd_demo() {
   local self=$LAB_HOME/lab.sh
   [[ -e $LAB_DIR/env ]] || "$self" up
-  show "alice asks her oedns for bob: the answer carries the AD flag (DNSSEC-validated)" \
+  show "alice asks her oedns for bob: held until IKE with bob ran; with ESP the answer carries the AD flag, on a kernel without ESP it is SERVFAIL and the EDE says why (the CHILD_SA was refused; require fails closed)" \
     "$self" exec alice dig "bob.$ZONE"
   show "bob's key, as oedns validated it" \
     "$self" exec alice node "$CLI" lookup "bob.$ZONE" IPSECKEY --upstream "${ADDR4[dns]}" --trust-anchor "$LAB_DIR/root.ds"
   show "alice pings bob by name (a kernel without ESP refuses the CHILD_SA: then the pings are dropped, never sent in clear)" \
     "$self" exec alice ping -c3 -W1 "bob.$ZONE"
-  show "alice's IKE and IPsec SAs" "$self" swanctl alice --list-sas
+  show "alice's IKE and IPsec SAs (without ESP none: failing closed took the IKE_SA down)" "$self" swanctl alice --list-sas
   show "bob's IKE and IPsec SAs" "$self" swanctl bob --list-sas
   show "alice's kernel policies (charon's trap for bob, the ND bypass)" "$self" exec alice ip xfrm policy
   show "alice's kernel SAs (ESP when the kernel has it)" "$self" exec alice ip xfrm state
