@@ -5,13 +5,12 @@
  * decoded and turned into SPKI PEM by src/records. This kernel has no ESP, so CHILD_SAs fail;
  * IKE_SAs come up. Needs root and the strongSwan packages; skipped otherwise.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ikeHostKey, type IkeHostKey } from '../../../test/support/ike-host-key.js';
 import { charonAvailable, startCharonLab, type CharonLab, type CharonNode } from '../../../test/support/charon-lab.js';
 import { expectAppRejection } from '../../../test/support/unit.js';
 import { BackendError } from '../../core/errors.js';
 import { createRootLogger } from '../../core/log.js';
-import { decodeIpseckey, ipseckeyLine, ipseckeyPublicKey, parseKeyRecordLine } from '../../records/index.js';
 import type { PolicySpec } from '../backend.js';
 import { ViciBackend, type IkeResult } from './vici-backend.js';
 import { ViciClient } from './vici-client.js';
@@ -19,21 +18,6 @@ import { viciListSas, viciLoadConn, viciText } from './vici-commands.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(20_000);
 
-interface HostKey {
-  readonly name: string;
-  readonly privatePem: string;
-  /** The public key as oedns gets it from DNS: IPSECKEY rdata → ipseckeyPublicKey → spkiPem. */
-  readonly dnsPem: string;
-}
-
-function hostKey(name: string, type: 'ed25519' | 'rsa'): HostKey {
-  const { privateKey, publicKey } = type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
-  const line = ipseckeyLine({ name, keyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), precedence: 10, ttlSeconds: 300 });
-  const read = parseKeyRecordLine(line);
-  const key = ipseckeyPublicKey(decodeIpseckey(read.rdata), read.name);
-  if (key.kind !== 'key') throw new Error(`no key in ${line}`);
-  return { name, privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), dnsPem: key.spkiPem };
-}
 
 interface Host {
   readonly backend: ViciBackend;
@@ -41,7 +25,7 @@ interface Host {
   readonly logs: Record<string, unknown>[];
 }
 
-function backendFor(node: CharonNode, key: HostKey, initiateTimeoutMs = 3_000): Host {
+function backendFor(node: CharonNode, key: IkeHostKey, initiateTimeoutMs = 3_000): Host {
   const results: IkeResult[] = [];
   const logs: Record<string, unknown>[] = [];
   const log = createRootLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
@@ -52,11 +36,11 @@ function backendFor(node: CharonNode, key: HostKey, initiateTimeoutMs = 3_000): 
   return { backend, results, logs };
 }
 
-const protect = (remote: string, peer: HostKey, extra: Partial<PolicySpec> = {}): PolicySpec => ({
+const protect = (remote: string, peer: IkeHostKey, extra: Partial<PolicySpec> = {}): PolicySpec => ({
   family: remote.includes(':') ? 6 : 4, remote, selector: {}, action: { kind: 'protect', level: 'require', mode: 'transport' },
   peer: { identity: peer.name, publicKeyPem: peer.dnsPem }, ...extra,
 });
-const responder = (remote: string, peer: HostKey): PolicySpec => ({
+const responder = (remote: string, peer: IkeHostKey): PolicySpec => ({
   family: remote.includes(':') ? 6 : 4, remote, selector: {}, action: { kind: 'responder' }, peer: { identity: peer.name, publicKeyPem: peer.dnsPem },
 });
 const ND_BYPASS = (remote: string): PolicySpec => ({ family: 6, remote, selector: { protocol: 58, ports: [{ first: 133, last: 136 }] }, action: { kind: 'pass' } });
@@ -75,9 +59,9 @@ function printTimes(label: string, logs: readonly Record<string, unknown>[]): vo
   process.stdout.write(`[vici timings ${label}] load-conn ms: ${ms('vici conn loaded').join(' ')}; initiate ms: ${ms('vici initiate').join(' ')}\n`);
 }
 
-const alice = hostKey('alice.lab.example.', 'ed25519');
-const bob = hostKey('bob.lab.example.', 'rsa');
-const carol = hostKey('carol.lab.example.', 'ed25519');
+const alice = ikeHostKey('alice.lab.example.', 'ed25519');
+const bob = ikeHostKey('bob.lab.example.', 'rsa');
+const carol = ikeHostKey('carol.lab.example.', 'ed25519');
 
 describe.skipIf(!charonAvailable)('vici backend against one charon', () => {
   let lab: CharonLab;
@@ -254,7 +238,7 @@ describe.skipIf(!charonAvailable)('vici backend: two charons complete IKE with t
   });
 
   it('a key that is not bob\'s: IKE fails and is reported, nothing crashes', async () => {
-    const impostor = hostKey('bob.lab.example.', 'rsa');
+    const impostor = ikeHostKey('bob.lab.example.', 'rsa');
     await a.backend.apply([
       { op: 'remove', policy: protect('192.0.2.2', bob) }, { op: 'add', policy: protect('192.0.2.2', impostor, { initiate: true }) },
     ], signal());

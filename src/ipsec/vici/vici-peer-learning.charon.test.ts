@@ -7,42 +7,26 @@
  * kernel has no ESP, so the CHILD_SA fails; the IKE_SA authenticated with the DNS keys is what
  * is checked. Needs root and the strongSwan packages; skipped otherwise.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ikeHostKey, type IkeHostKey } from '../../../test/support/ike-host-key.js';
 import { charonAvailable, startCharonLab, type CharonLab, type CharonNode } from '../../../test/support/charon-lab.js';
 import { createRootLogger } from '../../core/log.js';
-import { decodeIpseckey, ipseckeyLine, ipseckeyPublicKey, parseKeyRecordLine } from '../../records/index.js';
 import type { PolicySpec } from '../backend.js';
 import { ViciBackend, type IkeResult } from './vici-backend.js';
 import type { IkePeer } from './vici-peer-learner.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(20_000);
 
-interface HostKey {
-  readonly name: string;
-  readonly privatePem: string;
-  readonly dnsPem: string;
-}
 
-/** A key pair, its public half taken the way oedns takes it from an IPSECKEY record. */
-function hostKey(name: string): HostKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const line = ipseckeyLine({ name, keyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), precedence: 10, ttlSeconds: 300 });
-  const read = parseKeyRecordLine(line);
-  const key = ipseckeyPublicKey(decodeIpseckey(read.rdata), read.name);
-  if (key.kind !== 'key') throw new Error(`no key in ${line}`);
-  return { name, privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), dnsPem: key.spkiPem };
-}
+const alice = ikeHostKey('alice.lab.example.');
+const bob = ikeHostKey('bob.lab.example.');
 
-const alice = hostKey('alice.lab.example.');
-const bob = hostKey('bob.lab.example.');
-
-const protect = (remote: string, peer: HostKey, initiate: boolean): PolicySpec => ({
+const protect = (remote: string, peer: IkeHostKey, initiate: boolean): PolicySpec => ({
   family: remote.includes(':') ? 6 : 4, remote, selector: {}, action: { kind: 'protect', level: 'require', mode: 'transport' },
   peer: { identity: peer.name, publicKeyPem: peer.dnsPem }, initiate,
 });
-const responder = (remote: string, peer: HostKey): PolicySpec => ({
+const responder = (remote: string, peer: IkeHostKey): PolicySpec => ({
   family: remote.includes(':') ? 6 : 4, remote, selector: {}, action: { kind: 'responder' }, peer: { identity: peer.name, publicKeyPem: peer.dnsPem },
 });
 const ndBypass = (remote: string): PolicySpec => ({ family: 6, remote, selector: { protocol: 58, ports: [{ first: 133, last: 136 }] }, action: { kind: 'pass' } });
