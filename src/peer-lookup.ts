@@ -7,41 +7,32 @@
  * outcome says why not (the peer's next attempt then fails again, as it should).
  */
 import { isIP } from 'node:net';
+import type { IkePeer } from './ipsec/index.js';
 import type { ClientInfo } from './pipeline/index.js';
-import { canonicalAddressText, type IkePeer } from './ipsec/index.js';
-import { decodeMessage, encodeMessage, Opcode, Rcode, RRClass, RRType, type Message } from './wire/index.js';
+import { ipv4Text, ipv6Text, parseIpv4, parseIpv6 } from './records/index.js';
+import { buildQuery } from './upstream/index.js';
+import { decodeMessage, encodeMessage, Rcode, RRClass, RRType } from './wire/index.js';
 
 /** How the pipeline's logs show these lookups. */
 const PEER_CLIENT: ClientInfo = { address: 'ike-peer', port: 0, transport: 'tcp' };
-const EDNS_PAYLOAD_BYTES = 1232;
 
 export type HandleQuery = (bytes: Uint8Array, client: ClientInfo, signal: AbortSignal) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
 
 export async function lookUpIkePeer(handle: HandleQuery, peer: IkePeer, signal: AbortSignal): Promise<string> {
   const family = isIP(peer.address);
-  if (family !== 4 && family !== 6) return `not an address: ${peer.address}`;
+  const wanted = family === 4 ? parseIpv4(peer.address) : family === 6 ? parseIpv6(peer.address) : undefined;
+  if (!wanted) return `not an address: ${peer.address}`;
   const type = family === 4 ? RRType.A : RRType.AAAA;
-  const query: Message = {
-    id: Math.floor(Math.random() * 0x10000), qr: false, opcode: Opcode.Query, aa: false, tc: false, rd: true, ra: false, ad: false, cd: false, rcode: 0,
-    questions: [{ name: `${peer.identity}.`, type, class: RRClass.IN }], answers: [], authorities: [], additionals: [],
-    edns: { udpPayloadSize: EDNS_PAYLOAD_BYTES, version: 0, dnssecOk: true, options: [] },
-  };
+  const query = buildQuery(Math.floor(Math.random() * 0x10000), { name: `${peer.identity}.`, type, class: RRClass.IN }, false, true);
   const bytes = await handle(encodeMessage(query), PEER_CLIENT, signal);
   if (!bytes) return 'no answer';
   const reply = decodeMessage(bytes);
   if (reply.rcode !== Rcode.NoError) return `rcode ${reply.rcode} for ${peer.identity}`;
   if (!reply.ad) return `${peer.identity} is not DNSSEC-secure`;
-  const addresses = reply.answers.filter((rr) => rr.type === type).map((rr) => addressText(rr.rdata, family));
-  const wanted = canonicalAddressText(peer.address, family);
-  if (wanted === undefined || !addresses.includes(wanted)) {
-    return `${peer.address} is not among the addresses of ${peer.identity} (${addresses.join(', ') || 'none'})`;
+  const addresses = reply.answers.filter((rr) => rr.type === type).map((rr) => rr.rdata);
+  if (!addresses.some((rdata) => Buffer.from(rdata).equals(wanted))) {
+    const listed = addresses.map((rdata) => (family === 4 ? ipv4Text(rdata) : ipv6Text(rdata))).join(', ');
+    return `${peer.address} is not among the addresses of ${peer.identity} (${listed || 'none'})`;
   }
   return 'looked up; the peer address is the name\'s';
-}
-
-function addressText(rdata: Uint8Array, family: 4 | 6): string {
-  if (family === 4) return [...rdata].join('.');
-  const groups: string[] = [];
-  for (let i = 0; i + 1 < rdata.length; i += 2) groups.push(((rdata[i]! << 8) | rdata[i + 1]!).toString(16));
-  return canonicalAddressText(groups.join(':'), 6) ?? '';
 }

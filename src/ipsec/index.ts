@@ -10,7 +10,6 @@ export {
   type StateEntry, type StateInFlight, type StateRead,
 } from './state-file.js';
 export { policyKey } from './policy-key.js';
-export { canonicalAddressText } from './address.js';
 export { createBackend, type BackendHandle, type BackendHooks, type BackendSettings } from './create-backend.js';
 export type { IkePeer, LearnPeer } from './vici/vici-peer-learner.js';
 export { DEFAULT_RACOONCTL_PATH, DEFAULT_SETKEY_PATH, RacoonBackend, SetkeyBackend, setkeyScripts, type RacoonBackendOptions, type SetkeyBackendOptions } from './setkey/index.js';

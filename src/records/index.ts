@@ -21,6 +21,7 @@ export { isKeyRecordType, KEY_RECORD_TYPES, keyRdataText, parseKeyRdataText } fr
 export { keyRecordLine, parseKeyRecordLine, type KeyRecordLine } from './record-line.js';
 export { ipseckeyLine, tlsaLine, type IpseckeyLineOptions, type TlsaLineOptions } from './record-lines.js';
 export { recordCommand, type RecordOutput } from './record-command.js';
+export { ipv4Text, ipv6Text, parseIpv4, parseIpv6 } from './address.js';
 
 // wire/ prints records for `oedns lookup` but cannot import this folder (records/ imports wire/),
 // so loading records/ hands wire/ the printer for its three types (see wire/rdata-text.ts).

@@ -40,7 +40,7 @@ import { localKey } from './vici-local-key.js';
 import { checkedFqdn, connConfig, connName, CONN_PREFIX, specFromListed, type LocalIdentity } from './vici-conn.js';
 import { ViciCommandError } from './vici-errors.js';
 import { updownEntries } from './vici-outcome.js';
-import { DEFAULT_INITIATE_TIMEOUT_MS, initiateWithRetries, RETRY_DELAYS_MS } from './vici-initiate.js';
+import { DEFAULT_INITIATE_TIMEOUT_MS, elapsed, initiateWithRetries, RETRY_DELAYS_MS } from './vici-initiate.js';
 import { TrapTakeover } from './vici-trap-takeover.js';
 import { viciLogFact, viciLogLine } from './vici-log.js';
 import { PeerLearner, type LearnPeer } from './vici-peer-learner.js';
@@ -355,8 +355,4 @@ export class ViciBackend implements IpsecBackend {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-function elapsed(startedMs: number): number {
-  return Math.round((performance.now() - startedMs) * 10) / 10;
 }

@@ -5,6 +5,7 @@
  * (AUTHENTICATION_FAILED), its oedns may be looking this host's key up right now (its
  * PeerLearner), so the initiate is tried again after each of the retry delays.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { PolicySpec } from '../backend.js';
@@ -75,19 +76,10 @@ async function initiateOnce(
 
 /** Resolves true after `ms`, false at once when `signal` aborts first. */
 export function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (go: boolean): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(go);
-    };
-    const onAbort = (): void => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+  return sleep(ms, true, { signal }).catch(() => false);
 }
 
-function elapsed(startedMs: number): number {
+/** Milliseconds since `startedMs` (performance.now()), to a tenth. */
+export function elapsed(startedMs: number): number {
   return Math.round((performance.now() - startedMs) * 10) / 10;
 }

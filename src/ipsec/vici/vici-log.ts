@@ -14,10 +14,8 @@ import { isIP } from 'node:net';
 import type { ViciTree } from './vici-codec.js';
 import { viciText } from './vici-commands.js';
 
-/** One log event's fields (README of the vici plugin, "log" event). */
+/** The fields of one log event (README of the vici plugin, "log" event) that oedns reads. */
 export interface ViciLogLine {
-  readonly group: string | undefined;
-  readonly level: number | undefined;
   /** The IKE_SA's name (its peer config once one is selected), when a line is bound to one. */
   readonly ikeName: string | undefined;
   readonly ikeId: number | undefined;
@@ -27,12 +25,8 @@ export interface ViciLogLine {
 export function viciLogLine(message: ViciTree): ViciLogLine | undefined {
   const msg = viciText(message['msg']);
   if (msg === undefined) return undefined;
-  const level = Number(viciText(message['level']));
   const id = Number(viciText(message['ikesa-uniqueid']));
-  return {
-    group: viciText(message['group']), level: Number.isInteger(level) ? level : undefined,
-    ikeName: viciText(message['ikesa-name']), ikeId: Number.isSafeInteger(id) && id > 0 ? id : undefined, msg,
-  };
+  return { ikeName: viciText(message['ikesa-name']), ikeId: Number.isSafeInteger(id) && id > 0 ? id : undefined, msg };
 }
 
 /** What a line says, for the lines oedns acts on. */
