@@ -23,7 +23,9 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addr, capture, dig, env, inNode, lab, LAB_DIR, logMark, nodeDir, oednsEvents, pingStats } from './lib/lab-api.mjs';
+import {
+  addr, capture, dig, env, inNode, lab, LAB_DIR, logMark, nodeDir, oednsEvents, pingStats, requirePolicy, restartOedns,
+} from './lib/lab-api.mjs';
 
 const BOB = `bob.${env.LAB_ZONE}`;
 const POLICY_FILE = '00-lab-figures.yaml';
@@ -39,17 +41,10 @@ function parseArgs(argv) {
   return { runs };
 }
 
-/** alice's policy for bob: the lab's require rule with the given initiate. */
-function policy(initiate) {
-  return ['version: 1', 'rules:', `  - domains: [${BOB}]`, '    action: require', '    dnssec: secure', '    keys: [ipseckey]',
-    `    initiate: ${initiate}`, '    timeout-ms: 3000', '    shunt-lifetime: 60', ''].join('\n');
-}
-
 /** Restarts alice's oedns (and bob's unless he is to keep what he learnt) and flushes leftover SAs. */
 async function reset(initiate, { keepBob }) {
-  writeFileSync(join(nodeDir('alice'), 'policies', POLICY_FILE), policy(initiate));
-  await Promise.all([lab('oedns-restart', 'alice'), keepBob ? undefined : lab('oedns-restart', 'bob')]);
-  for (const node of ['alice', 'bob']) await inNode(node, 'ip', ['xfrm', 'state', 'flush']);
+  writeFileSync(join(nodeDir('alice'), 'policies', POLICY_FILE), requirePolicy(BOB, { initiate }));
+  await restartOedns(keepBob ? ['alice'] : ['alice', 'bob']);
 }
 
 async function sample(initiate, { keepBob }) {

@@ -17,7 +17,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   addr, between, capture, connNameOf, connNames, dig, echoServer, ed25519KeyIds, env, ikeSas, inNode, lab,
-  LAB_DIR, logMark, logSince, nodeDir, oednsEvents, oednsStatus, pingStats, ping, poll, run, sleep, tcpExchange,
+  LAB_DIR, logMark, logSince, nodeDir, oednsEvents, oednsStatus, pingStats, ping, poll, requirePolicy, restartOedns, run, sleep, tcpExchange,
   trustedKeys, xfrmPolicies, xfrmStates,
 } from './lib/lab-api.mjs';
 
@@ -102,18 +102,10 @@ async function scenario(number, description, body) {
 async function reset({ alicePolicy } = {}) {
   for (const node of ['alice', 'bob']) rmSync(join(nodeDir(node), 'policies', TEST_POLICY), { force: true });
   if (alicePolicy) writeFileSync(join(nodeDir('alice'), 'policies', TEST_POLICY), alicePolicy);
-  await Promise.all([lab('oedns-restart', 'alice'), lab('oedns-restart', 'bob')]);
-  // After a failed negotiation the kernel keeps a larval SA that blocks the peer for minutes;
-  // oedns has terminated its SAs by now, so nothing else goes with it.
-  for (const node of ['alice', 'bob']) await inNode(node, 'ip', ['xfrm', 'state', 'flush']);
+  await restartOedns(['alice', 'bob']);
 }
 
-/** A policy file for alice: bob under `require` with the given extra settings. */
-function bobPolicy(extra) {
-  return ['version: 1', 'rules:', `  - description: lab test override for ${BOB}`, `    domains: [${BOB}]`,
-    '    action: require', '    dnssec: secure', '    keys: [ipseckey]', '    timeout-ms: 3000', '    shunt-lifetime: 60',
-    ...Object.entries(extra).map(([k, v]) => `    ${k}: ${v}`), ''].join('\n');
-}
+const bobPolicy = (extra) => requirePolicy(BOB, extra);
 
 /** IKE_SA between alice and bob ESTABLISHED on both ends, each authenticated by the key its peer publishes. */
 async function ikeWithDnsKeys(details) {

@@ -51,6 +51,23 @@ export async function lab(...args) {
   return r.stdout;
 }
 
+/** A policy file for alice: NAME under `require` (as the lab's own rule) with the given extra settings. */
+export function requirePolicy(name, extra = {}) {
+  return ['version: 1', 'rules:', `  - description: lab override for ${name}`, `    domains: [${name}]`,
+    '    action: require', '    dnssec: secure', '    keys: [ipseckey]', '    timeout-ms: 3000', '    shunt-lifetime: 60',
+    ...Object.entries(extra).map(([k, v]) => `    ${k}: ${v}`), ''].join('\n');
+}
+
+/**
+ * Restarts the oedns of NODES (SIGTERM: their conns go, caches empty), then flushes the SAs left in
+ * alice and bob: after a failed negotiation the kernel keeps a larval SA that blocks the peer for
+ * minutes; oedns has terminated its SAs by now, so nothing else goes with it.
+ */
+export async function restartOedns(nodes) {
+  await Promise.all(nodes.map((node) => lab('oedns-restart', node)));
+  for (const node of ['alice', 'bob']) await inNode(node, 'ip', ['xfrm', 'state', 'flush']);
+}
+
 export const lastLines = (text, n) => (text ?? '').trim().split('\n').slice(-n).join(' | ');
 
 /**
