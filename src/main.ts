@@ -15,6 +15,7 @@ import { ConfigError, errorMessage, ListenError } from './core/errors.js';
 import { createRootLogger, type Logger } from './core/log.js';
 import { Listeners } from './listener/index.js';
 import { DecisionRules } from './decision-rules.js';
+import { createResolverStack } from './resolver-stack.js';
 import { createBackend, PolicyManager, type BackendHandle, type BackendSettings, type IkeResult } from './ipsec/index.js';
 import { ControlServer, statusReport } from './ipsec/control/index.js';
 import { OEDNS_VERSION } from './core/version.js';
@@ -22,7 +23,6 @@ import { DecisionBus, KeyBroker, Resolver, specsOf } from './pipeline/index.js';
 import { typeName } from './wire/index.js';
 import { PolicyStore } from './policy/index.js';
 import { DnssecService, loadDnssecSetup, type DnssecSetup, type DnssecStats } from './dnssec-service.js';
-import { BOGUS_CACHE_SECONDS } from './dnssec/index.js';
 import { UpstreamPool } from './upstream/index.js';
 import { lookUpIkePeer } from './peer-lookup.js';
 
@@ -133,11 +133,6 @@ export class Oedns {
     const log = createRootLogger(config.logLevel, options.logDestination);
     const children = ['upstream', 'pipeline', 'listener', 'dnssec'].map((mod) => log.child({ mod }));
     const [upstreamLog, pipelineLog, listenerLog, dnssecLog] = children as [Logger, Logger, Logger, Logger];
-    const cache = new MessageCache(config.cache);
-    const upstream = new UpstreamPool(config.upstream, upstreamLog);
-    // The validator fetches DNSKEY/DS through the resolver it serves: bound once both exist.
-    let resolver: Resolver | undefined;
-    const validation = new DnssecService({ fetch: (name, type, signal) => resolver!.fetchForValidation(name, type, signal) }, dnssec, dnssecLog);
     let self: Oedns | undefined;
     const decisions = new DecisionBus((decision, error) => pipelineLog.warn({ name: decision.name, err: error }, 'decision subscriber failed'));
     const policies = config.keys.enabled && config.keys.policiesDir
@@ -145,21 +140,19 @@ export class Oedns {
       : undefined;
     const rules = new DecisionRules(config, policies);
     rules.watch();
-    const keys = config.keys.enabled
-      ? new KeyBroker({
-        lookup: (question, signal) => resolver!.lookupForKeys(question, signal),
-        bus: decisions,
-        log: pipelineLog,
-        ...rules.brokerSettings(),
-      })
-      : undefined;
-    resolver = new Resolver({ cache, upstream, log: pipelineLog, validator: validation, failureCacheSeconds: BOGUS_CACHE_SECONDS, keys });
+    let keys: KeyBroker | undefined;
+    const { cache, upstream, validation, resolver } = createResolverStack(config, dnssec, { upstream: upstreamLog, pipeline: pipelineLog, dnssec: dnssecLog }, (current) => {
+      keys = config.keys.enabled
+        ? new KeyBroker({ lookup: (question, signal) => current().lookupForKeys(question, signal), bus: decisions, log: pipelineLog, ...rules.brokerSettings() })
+        : undefined;
+      return keys;
+    });
     // IKE results reach the failure shunts; `self` exists by the time any IKE runs.
     const handle = config.keys.ipsecBackend === 'none' ? undefined
       : createBackend(backendSettings(config), log.child({ mod: 'ipsec' }), {
         onIkeResult: (result) => self?.ikeResult(result),
         // An unknown IKE peer's name is looked up as a client's query; stop() aborts it.
-        learnPeer: (peer, signal) => lookUpIkePeer((bytes, client, s) => resolver!.handle(bytes, client, s), peer, AbortSignal.any([signal, self!.shutdown.signal])),
+        learnPeer: (peer, signal) => lookUpIkePeer((bytes, client, s) => resolver.handle(bytes, client, s), peer, AbortSignal.any([signal, self!.shutdown.signal])),
       });
     const backend = handle?.backend;
     // The dry-run backend installs nothing: no state file to keep.

@@ -1,0 +1,2 @@
+export { verifyDane } from './verify.js';
+export type { DaneFailureCode, DaneInput, DaneVerdict } from './types.js';

@@ -1,0 +1,1 @@
+export { createUserKeyCheck, type UserKeyDeps } from './user-keys.js';
