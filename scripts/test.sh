@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(bind9 bind9-utils bind9-dnsutils knot-dnsutils unbound
   strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libstrongswan-extra-plugins libcharon-extra-plugins
-  user-mode-linux kmod tcpdump iputils-ping iproute2 openssl)
+  user-mode-linux kmod tcpdump iputils-ping iproute2 openssl
+  slapd ldap-utils stunnel4 python3-aiosmtpd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

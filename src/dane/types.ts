@@ -48,7 +48,11 @@ export type DaneVerdict =
     readonly ok: true;
     /** The record that authenticated the peer. */
     readonly record: TlsaRdata;
-    /** Where in `chain` the matched certificate sits (0 = the peer's own); -1 for a DANE-TA bare public key (2 1 0) not in the chain. */
+    /**
+     * Where in `chain` the matched certificate sits (0 = the peer's own); -1 for a DANE-TA
+     * anchor taken from the record itself ("2 1 0" bare key, "2 0 0" certificate) because the
+     * peer did not send it.
+     */
     readonly depth: number;
     /** The reference name the certificate carries; for DANE-EE the TLSA base domain (no name was checked). */
     readonly identity: string;
