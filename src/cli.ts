@@ -16,6 +16,9 @@ import { policiesCommand } from './policy/index.js';
 import { recordCommand } from './records/index.js';
 import { ipsecHelperCommand, statusCommand } from './ipsec/index.js';
 import type { Settings } from './config/index.js';
+import { tunnelCommand } from './tls/tunnel-command.js';
+import { tlsDaemonCommand } from './tls/control/daemon-command.js';
+import { tlsExecCommand } from './tls/exec-command.js';
 
 async function serve(argv: Record<string, unknown>): Promise<void> {
   const list = (key: string): string[] | undefined => (argv[key] as string[] | undefined)?.map(String);
@@ -164,7 +167,10 @@ await yargs(hideBin(process.argv))
   .command(policiesCommand)
   .command(statusCommand)
   .command(ipsecHelperCommand)
-  .demandCommand(1, 'name a command: oedns serve, lookup, record or policies')
+  .command(tunnelCommand)
+  .command(tlsDaemonCommand)
+  .command(tlsExecCommand)
+  .demandCommand(1, 'name a command: oedns serve, lookup, record, policies, status, tunnel, tls-daemon or tls-exec')
   .strict()
   .help()
   .parseAsync()
