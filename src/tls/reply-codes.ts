@@ -42,6 +42,11 @@ export const ReplyCode = {
   NoListener: 'NO_LISTENER',
   /** The server did not offer or accept STARTTLS. */
   StartTlsRefused: 'STARTTLS_REFUSED',
+  /**
+   * The daemon's limits, not a fault: too many control connections at once, or too many requests
+   * already waiting on one listener. Nothing was attempted; try again later.
+   */
+  Busy: 'BUSY',
   /** The daemon's own fault; logged with details. */
   Internal: 'INTERNAL',
 } as const;

@@ -1,42 +1,24 @@
 /**
  * User certificates checked on the user's domain's key server (seed 000 §4.2, §5.3), all real:
- * BIND serving a signed lab with `_pgpkey-ldap._tcp` SRV, the key server's A and TLSA records;
- * slapd holding the users' certificates; the TLS engine from openTlsRuntime (its own validating
- * resolver) running upgradeServer on a listener on 127.0.0.1; `openssl s_client` presenting the
- * users' certificates. The engine reaches slapd over TLS that it checks by DANE.
+ * the user-key lab (test/support/ldap-lab.ts: BIND serving a signed lab with `_pgpkey-ldap._tcp`
+ * SRV, the key server's A and TLSA records; slapd holding the users' certificates); the TLS
+ * engine from openTlsRuntime (its own validating resolver) running upgradeServer on a listener on
+ * 127.0.0.1; `openssl s_client` presenting the users' certificates. The engine reaches slapd over
+ * TLS that it checks by DANE.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_FLAGS, TlsError, type TlsSession } from '../../src/tls/index.js';
 import { openTlsRuntime, type TlsRuntime } from '../../src/tls-runtime.js';
+import { startLdapLab, type LdapLab, type LdapUserName } from '../support/ldap-lab.js';
 import { sClient } from '../support/openssl-peer.js';
-import { issue, tlsaText, writePki, type Issued } from '../support/pki.js';
-import { startSignedLab, type SignedLab } from '../support/signed-lab.js';
-import { startSlapd, type Slapd } from '../support/slapd.js';
+import { issue, writePki } from '../support/pki.js';
 
-const sign = { algorithm: 'ECDSAP256SHA256' as const };
-const keyServerCert = issue({ subject: 'keys.ldap.test', dns: ['keys.ldap.test'] });
-const stranger = issue({ subject: 'not the key server', dns: ['keys.badtlsa.test'] });
 const gateway = issue({ subject: 'gate.ldap.test', dns: ['gate.ldap.test'] });
-const users = {
-  alice: issue({ subject: 'Alice', emails: ['alice@ldap.test'] }),
-  aliceOtherKey: issue({ subject: 'Alice (forged)', emails: ['alice@ldap.test'] }),
-  bob: issue({ subject: 'Bob', emails: ['bob@ldap.test'] }),
-  carol: issue({ subject: 'Carol', emails: ['carol@ldap.test'] }),
-  dave: issue({ subject: 'Dave', emails: ['dave@nosrv.test'] }),
-  eve: issue({ subject: 'Eve', emails: ['eve@badtlsa.test'] }),
-  uma: issue({ subject: 'Uma', emails: ['uma@unsigned.test'] }),
-};
-type UserName = keyof typeof users;
 
 type Outcome = { readonly ok: true; readonly session: TlsSession } | { readonly ok: false; readonly reply: string; readonly reason: string };
 
-let dir: string;
-let slapd: Slapd;
-let lab: SignedLab;
+let ldap: LdapLab;
 let runtime: TlsRuntime;
 let listener: Server;
 let listenPort: number;
@@ -44,7 +26,6 @@ const logLines: string[] = [];
 const accepted = new Set<Socket>();
 const outcomes: Outcome[] = [];
 const waiters: ((outcome: Outcome) => void)[] = [];
-const files = new Map<UserName, { cert: string; key: string }>();
 
 function deliver(outcome: Outcome): void {
   const waiter = waiters.shift();
@@ -58,41 +39,18 @@ function nextOutcome(): Promise<Outcome> {
 }
 
 /** One client: s_client with the user's certificate; the server side's outcome, and what the client read. */
-async function connectAs(name: UserName): Promise<{ outcome: Outcome; stdout: string }> {
-  const pki = files.get(name)!;
+async function connectAs(name: LdapUserName): Promise<{ outcome: Outcome; stdout: string }> {
+  const pki = ldap.files.get(name)!;
   const outcome = nextOutcome();
   const client = await sClient({ port: listenPort, servername: 'gate.ldap.test', cert: pki.cert, key: pki.key, input: 'hello\n', timeoutMs: 30_000 });
   return { outcome: await outcome, stdout: client.stdout };
 }
 
-function keyServerZone(origin: string, port: number, tlsaCert: Issued): { origin: string; sign: typeof sign; records: string[] } {
-  return {
-    origin, sign, records: [
-      `_pgpkey-ldap._tcp 300 IN SRV 0 0 ${port} keys.${origin}`,
-      'keys 300 IN A 127.0.0.1',
-      `_${port}._tcp.keys 300 IN TLSA ${tlsaText(tlsaCert, 3, 1, 1)}`,
-    ],
-  };
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'oedns-tls-ldap-'));
-  for (const [name, cert] of Object.entries(users)) files.set(name as UserName, await writePki(dir, name, cert));
-  const gatewayFiles = await writePki(dir, 'gateway', gateway);
-  const entry = (uid: string, cert: Issued) => ({ uid, mail: [`${uid}@ldap.test`], certificates: [cert.der] });
-  slapd = await startSlapd({ tls: keyServerCert, users: [entry('alice', users.alice), entry('carol', users.carol)] });
-  lab = await startSignedLab({
-    sign,
-    zones: [
-      keyServerZone('ldap.test.', slapd.port, keyServerCert),
-      // The same slapd, but the TLSA record names another key: DANE must refuse it.
-      keyServerZone('badtlsa.test.', slapd.port, stranger),
-      { origin: 'nosrv.test.', sign, records: ['www 300 IN A 127.0.0.1'] },
-      { origin: 'unsigned.test.', records: [`_pgpkey-ldap._tcp 300 IN SRV 0 0 ${slapd.port} keys.ldap.test.`] },
-    ],
-  });
+  ldap = await startLdapLab();
+  const gatewayFiles = await writePki(ldap.dir, 'gateway', gateway);
   runtime = await openTlsRuntime({
-    flags: { upstream: [`${lab.address}:${lab.port}`], 'trust-anchor': [lab.anchorFile], insecure: [], keys: false, 'log-level': 'debug' },
+    flags: { ...ldap.runtimeFlags, 'log-level': 'debug' },
     certFile: gatewayFiles.fullchain, keyFile: gatewayFiles.key,
     logDestination: { write: (line: string) => void logLines.push(line) },
   });
@@ -117,9 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const socket of accepted) socket.destroy();
   await new Promise((resolve) => (listener ? listener.close(resolve) : resolve(undefined)));
-  await slapd?.stop();
-  await lab?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await ldap?.stop();
 });
 
 describe('user certificates checked on the domain key server (seed 000 §4.2)', () => {
@@ -128,13 +84,13 @@ describe('user certificates checked on the domain key server (seed 000 §4.2)', 
     expect(outcome.ok ? { identity: outcome.session.identity, method: outcome.session.method, dnssec: outcome.session.dnssec } : outcome)
       .toEqual({ identity: 'alice@ldap.test', method: 'ldap', dnssec: 'secure' });
     expect(stdout).toContain('OK alice@ldap.test ldap');
-    expect(await slapd.searchCount('(mail=alice@ldap.test)')).toBe(1);
+    expect(await ldap.slapd.searchCount('(mail=alice@ldap.test)')).toBe(1);
   });
 
   it('serves alice\'s second connection from the cache: no second LDAP search', async () => {
     const { outcome } = await connectAs('alice');
     expect(outcome).toMatchObject({ ok: true, session: { identity: 'alice@ldap.test', method: 'ldap' } });
-    expect(await slapd.searchCount('(mail=alice@ldap.test)')).toBe(1);
+    expect(await ldap.slapd.searchCount('(mail=alice@ldap.test)')).toBe(1);
     expect(logLines.some((line) => line.includes('"msg":"user key result from cache"') && line.includes('"user":"alice@ldap.test"'))).toBe(true);
   });
 
@@ -142,7 +98,7 @@ describe('user certificates checked on the domain key server (seed 000 §4.2)', 
     const { outcome, stdout } = await connectAs('aliceOtherKey');
     expect(outcome).toMatchObject({ ok: false, reply: 'LDAP_KEY_MISMATCH' });
     expect(stdout).not.toContain('OK');
-    expect(await slapd.searchCount('(mail=alice@ldap.test)')).toBe(2);
+    expect(await ldap.slapd.searchCount('(mail=alice@ldap.test)')).toBe(2);
   });
 
   it('refuses bob, who has no entry: LDAP_NO_USER', async () => {
@@ -160,11 +116,11 @@ describe('user certificates checked on the domain key server (seed 000 §4.2)', 
   it('does not trust a key server whose TLSA does not match it: LDAP_FAILED naming TLSA_MISMATCH', async () => {
     const { outcome } = await connectAs('eve');
     expect(outcome).toMatchObject({ ok: false, reply: 'LDAP_FAILED', reason: expect.stringContaining('TLSA_MISMATCH') });
-    expect(await slapd.searchCount('(mail=eve@badtlsa.test)')).toBe(0);
+    expect(await ldap.slapd.searchCount('(mail=eve@badtlsa.test)')).toBe(0);
   });
 
   it('fails LDAP_FAILED when the key server is down', async () => {
-    await slapd.stop();
+    await ldap.slapd.stop();
     const { outcome } = await connectAs('carol');
     expect(outcome).toMatchObject({ ok: false, reply: 'LDAP_FAILED', reason: expect.stringContaining('CONNECT_FAILED') });
   });

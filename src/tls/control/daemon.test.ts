@@ -12,6 +12,7 @@ import { acceptPlain, connectPlain, OednsTlsError, recvTls, recvTlsOn, startTls,
 import {
   fakeEngine, fakeLookup, portOf, startEchoServer, startStartTlsServer, tlsClientTo,
 } from '../../../test/support/tls-control-fakes.js';
+import type { TlsEngine } from '../session.js';
 import { TlsDaemon, type TlsDaemonOptions } from './daemon.js';
 
 let dir: string;
@@ -110,6 +111,14 @@ describe('start-tls', () => {
     expect(await raw(socketPath, 'start-tls mismatch.test 443\n')).toBe('ERR TLSA_MISMATCH no TLSA record of _443._tcp.mismatch.test. matches\n');
   });
 
+  it('answers INTERNAL to a fault of its own, keeping the details for its log', async () => {
+    const logged: string[] = [];
+    const faulty: TlsEngine = { ...engine, connect: () => Promise.reject(new TypeError('a bug in the engine')) };
+    const socketPath = await start({ engine: faulty, log: pino({ level: 'error' }, { write: (line: string) => void logged.push(line) }) });
+    expect(await raw(socketPath, 'start-tls www.example.test 443\n')).toBe('ERR INTERNAL internal error (see the daemon log)\n');
+    expect(logged.some((line) => line.includes('"msg":"control request failed"') && line.includes('a bug in the engine'))).toBe(true);
+  });
+
   it('times a hung peer out with ERR TIMEOUT and frees the connection', async () => {
     const socketPath = await start({ operationTimeoutMs: 200 });
     expect(await codeOf(startTls({ socketPath, name: 'hang.test', port: 443 }))).toBe('TIMEOUT');
@@ -146,7 +155,7 @@ describe('bad requests and bounds', () => {
     const socketPath = await start({ maxConnections: 1 });
     const held = connect(socketPath);
     await until(() => daemon!.connectionCount === 1);
-    expect(await raw(socketPath, undefined)).toMatch(/^ERR INTERNAL too many control connections/);
+    expect(await raw(socketPath, undefined)).toMatch(/^ERR BUSY too many control connections \(1\); try again later\n$/);
     held.destroy();
   });
 
@@ -182,7 +191,7 @@ describe('recv-tls and accept', () => {
     const controller = new AbortController();
     const first = recvTls({ socketPath, listener: 'web', signal: controller.signal });
     await until(() => daemon!.waitingOn('web') === 1);
-    expect(await codeOf(recvTls({ socketPath, listener: 'web' }))).toBe('INTERNAL');
+    expect(await codeOf(recvTls({ socketPath, listener: 'web' }))).toBe('BUSY');
     controller.abort();
     await expect(first).rejects.toThrow();
     await until(() => daemon!.waitingOn('web') === 0);

@@ -145,10 +145,11 @@ export class TlsDaemon {
 
   private accepted(app: Socket): void {
     app.on('error', (error) => this.options.log.debug({ err: errorMessage(error) }, 'control connection error'));
+    if (this.stopping) return reply(app, encodeErr(ReplyCode.Internal, 'the daemon is stopping'));
     const max = this.options.maxConnections ?? MAX_CONNECTIONS;
-    if (this.stopping || this.connections.size >= max) {
+    if (this.connections.size >= max) {
       this.options.log.warn({ max }, 'control connection refused: too many at once');
-      reply(app, encodeErr(ReplyCode.Internal, `too many control connections (${max}); try again later`));
+      reply(app, encodeErr(ReplyCode.Busy, `too many control connections (${max}); try again later`));
       return;
     }
     this.connections.add(app);

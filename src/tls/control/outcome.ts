@@ -1,7 +1,8 @@
 /**
  * How a control request ends: the one reply line, then the connection closed (ERR) or relaying
  * (OK); the deadline every request runs under once its peer is known; and which ERR each kind of
- * failure becomes. An application that left gets no reply; a bug gets INTERNAL and a log line.
+ * failure becomes. An application that left gets no reply; a limit reached gets BUSY; a bug gets
+ * INTERNAL and a log line.
  */
 import type { Socket } from 'node:net';
 import { errorMessage } from '../../core/errors.js';
@@ -47,7 +48,7 @@ export function answerFailure(app: Socket, command: string, error: unknown, log:
   }
   if (error instanceof ListenerBusyError) {
     log.warn({ command, err: error.message }, 'control request refused');
-    return reply(app, encodeErr(ReplyCode.Internal, error.message));
+    return reply(app, encodeErr(ReplyCode.Busy, `${error.message}; try again later`));
   }
   log.error({ command, err: errorMessage(error) }, 'control request failed');
   reply(app, encodeErr(ReplyCode.Internal, 'internal error (see the daemon log)'));
