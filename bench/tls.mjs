@@ -1,10 +1,17 @@
 // The TLS path's benchmark (issue 8; a script, not a test): handshakes per second and the latency
 // a connection pays through `oedns tunnel client` (DNS, DANE, TLS) against a direct TLS client, and
-// bulk throughput through a pair of oedns tunnels against a pair of stunnel4 tunnels on the same
-// certificate. Prints ratios; writes bench/out/tls-latest.json.
+// bulk throughput through a pair of oedns tunnels against a pair of stunnel4 tunnels and a pair of
+// bare Node tunnels (tls-bare-node.mjs: Node's defaults, no oedns code, the ceiling Node gives), all
+// on the same certificate. Prints ratios; writes bench/out/tls-latest.json.
 //
 //   node bench/tls.mjs                       # defaults below
 //   BENCH_CONNECTIONS=500 BENCH_MB=2048 node bench/tls.mjs
+//   BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' node bench/tls.mjs   # profile the oedns processes
+//
+// Throughput: every pair carries BENCH_MB once untimed (JIT warm-up; the tunnel's DNS cache and
+// pin), then BENCH_RUNS times in a rotating order; each run is timed from the first byte the sink
+// receives, so connection setup is not counted as transfer. CPU seconds per GB are per process
+// (/proc/PID/stat, all threads) and for this script (the sender and the sink).
 //
 // Everything listens on 127.0.0.1 on ports chosen at run time; every process is stopped by PID.
 // Needs named + dnssec-keygen/-signzone (bind9, bind9-utils), openssl, stunnel4, and dist/ built
@@ -24,9 +31,12 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const MEGABYTES = Number(process.env.BENCH_MB ?? 1024);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const HOST = '127.0.0.1';
+/** Extra node arguments for the oedns processes, e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const NAME = 'www.tls.bench';
 const repo = join(import.meta.dirname, '..');
 const cli = join(repo, 'dist', 'cli.js');
+const bareNode = join(repo, 'bench', 'tls-bare-node.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'oedns-bench-tls-'));
 const children = [];
 
@@ -135,34 +145,98 @@ async function timed(count, concurrency, once) {
   return summary(ms, performance.now() - t0);
 }
 
-/** Pushes MEGABYTES through `port` into the sink; resolves with MB/s once the sink has it all. */
-async function throughput(port, sink) {
-  const total = MEGABYTES * 1024 * 1024;
+/** CPU seconds (user + system, all threads) a process has used, from /proc/PID/stat (clock ticks of 1/100 s). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+const selfCpuSeconds = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+
+/** Pushes `megabytes` through `port` into the sink; MB/s from the first byte written to the last byte received. */
+async function throughput(port, sink, megabytes) {
+  const total = megabytes * 1024 * 1024;
   const chunk = Buffer.alloc(256 * 1024, 0x61);
   sink.reset(total);
-  const t0 = performance.now();
   const s = netConnect({ host: HOST, port });
   await once(s, 'connect');
-  let sent = 0;
+  // One byte first, so that the tunnel's DNS, TCP and TLS setup is not counted as transfer time.
+  s.write('a');
+  await sink.first;
+  const t0 = performance.now();
+  let sent = 1;
   while (sent < total) {
-    if (!s.write(chunk)) await once(s, 'drain');
-    sent += chunk.length;
+    const piece = total - sent >= chunk.length ? chunk : chunk.subarray(0, total - sent);
+    if (!s.write(piece)) await once(s, 'drain');
+    sent += piece.length;
   }
   await sink.done;
   const seconds = (performance.now() - t0) / 1000;
   s.destroy();
-  return round(MEGABYTES / seconds, 1);
+  return megabytes / seconds;
+}
+
+/**
+ * Each pair once untimed (JIT warm-up, the tunnel's DNS cache and pin), then RUNS rounds, each
+ * pair once per round in a rotating order, so that no pair always runs first or on a hot cache.
+ * CPU is per pair's two processes and the bench's own (the sender and the sink), per GB carried.
+ */
+async function throughputRuns(pairs, sink) {
+  for (const pair of pairs) await throughput(pair.port, sink, MEGABYTES);
+  const out = Object.fromEntries(pairs.map((p) => [p.name, { mbps: [], cpuSeconds: p.children.map(() => 0), benchCpuSeconds: 0 }]));
+  for (let i = 0; i < RUNS; i++) {
+    for (let k = 0; k < pairs.length; k++) {
+      const pair = pairs[(i + k) % pairs.length];
+      const before = pair.children.map((c) => cpuSeconds(c.pid));
+      const selfBefore = selfCpuSeconds();
+      out[pair.name].mbps.push(await throughput(pair.port, sink, MEGABYTES));
+      pair.children.forEach((c, j) => { out[pair.name].cpuSeconds[j] += cpuSeconds(c.pid) - before[j]; });
+      out[pair.name].benchCpuSeconds += selfCpuSeconds() - selfBefore;
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const gb = (RUNS * MEGABYTES) / 1024;
+  const result = {};
+  for (const pair of pairs) {
+    const o = out[pair.name];
+    result[`${pair.name}MBps`] = o.mbps.map((x) => round(x, 1));
+    result[`${pair.name}CpuSecondsPerGB`] = { server: round(o.cpuSeconds[0] / gb), client: round(o.cpuSeconds[1] / gb), bench: round(o.benchCpuSeconds / gb) };
+  }
+  const m = Object.fromEntries(pairs.map((p) => [p.name, median(out[p.name].mbps)]));
+  return { ...result, ratio: round(m.oedns / m.stunnel), nodeOverStunnel: round(m.node / m.stunnel), oednsOverNode: round(m.oedns / m.node) };
+}
+
+/** The cipher suite a Node client (offering Node's and OpenSSL's default list) gets from the TLS server at port. */
+function cipherOf(port) {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: HOST, port, servername: NAME, rejectUnauthorized: false }, () => {
+      const c = s.getCipher();
+      resolve(`${s.getProtocol()} ${c.standardName ?? c.name}`);
+      s.destroy();
+    });
+    s.on('error', reject);
+  });
 }
 
 function startSink(port) {
   let wanted = 0;
   let got = 0;
+  let first;
   let finish;
   const sink = {
+    first: undefined,
     done: undefined,
-    reset(total) { wanted = total; got = 0; sink.done = new Promise((r) => { finish = r; }); },
+    reset(total) {
+      wanted = total;
+      got = 0;
+      sink.first = new Promise((r) => { first = r; });
+      sink.done = new Promise((r) => { finish = r; });
+    },
   };
-  const server = createServer((c) => c.on('data', (d) => { got += d.length; if (got >= wanted) finish(); }).on('error', () => {}));
+  const server = createServer((c) => c.on('data', (d) => {
+    if (got === 0) first();
+    got += d.length;
+    if (got >= wanted) finish();
+  }).on('error', () => {}));
   return new Promise((r) => server.listen({ host: HOST, port }, () => r({ sink, server })));
 }
 
@@ -203,7 +277,7 @@ function writeStunnel(name, lines) {
 }
 
 async function main() {
-  const [dnsPort, sServerPort, tunnelClientPort, tunnelServerPort, tunnelFrontPort, sinkPort, stunnelServerPort, stunnelClientPort, echoPort] = await freePorts(9);
+  const [dnsPort, sServerPort, tunnelClientPort, tunnelServerPort, tunnelFrontPort, sinkPort, stunnelServerPort, stunnelClientPort, echoPort, bareServerPort, bareClientPort] = await freePorts(11);
   log(`building a signed tls.bench. in ${dir}`);
   const spkiSha256 = makeZone([sServerPort, tunnelServerPort]);
   startNamed(dnsPort);
@@ -214,7 +288,7 @@ async function main() {
   await new Promise((r) => echo.listen({ host: HOST, port: echoPort }, r));
   start('stunnel server (echo)', 'stunnel4', [writeStunnel('stunnel-echo', ['[echo]', `accept = ${HOST}:${sServerPort}`, `connect = ${HOST}:${echoPort}`,
     `cert = ${join(dir, 'server.crt')}`, `key = ${join(dir, 'server.key')}`])]);
-  start('oedns tunnel client (to the echo)', process.execPath, [cli, 'tunnel', 'client', '--listen', `${HOST}:${tunnelClientPort}`, '--connect', `${NAME}:${sServerPort}`, ...dns]);
+  start('oedns tunnel client (to the echo)', process.execPath, [...NODE_ARGS, cli, 'tunnel', 'client', '--listen', `${HOST}:${tunnelClientPort}`, '--connect', `${NAME}:${sServerPort}`, ...dns]);
   await waitForPort(sServerPort, 'stunnel server (echo)');
   await waitForPort(tunnelClientPort, 'oedns tunnel client');
 
@@ -230,24 +304,29 @@ async function main() {
   const sTimeCount = Number(/(\d+) connections in [\d.]+s/.exec(sTime)?.[1] ?? NaN);
   result.handshakes.opensslSTime = { connectionsIn5s: sTimeCount, perUserSecond: sTimeRate };
 
-  log(`throughput: ${MEGABYTES} MiB, ${RUNS} runs each, oedns tunnels and stunnel4 tunnels`);
+  log(`throughput: ${MEGABYTES} MiB, ${RUNS} runs each, oedns, stunnel4 and bare Node tunnel pairs`);
   const { sink, server } = await startSink(sinkPort);
-  start('oedns tunnel server', process.execPath, [cli, 'tunnel', 'server', '--listen', `${HOST}:${tunnelServerPort}`, '--forward', `${HOST}:${sinkPort}`, '--cert', 'server.crt', '--key', 'server.key', ...dns]);
-  start('oedns tunnel client (to the tunnel server)', process.execPath, [cli, 'tunnel', 'client', '--listen', `${HOST}:${tunnelFrontPort}`, '--connect', `${NAME}:${tunnelServerPort}`, ...dns]);
-  start('stunnel server', 'stunnel4', [writeStunnel('stunnel-server', ['[bench]', `accept = ${HOST}:${stunnelServerPort}`, `connect = ${HOST}:${sinkPort}`, `cert = ${join(dir, 'server.crt')}`, `key = ${join(dir, 'server.key')}`])]);
-  start('stunnel client', 'stunnel4', [writeStunnel('stunnel-client', ['[bench]', 'client = yes', `accept = ${HOST}:${stunnelClientPort}`, `connect = ${HOST}:${stunnelServerPort}`,
-    `CAfile = ${join(dir, 'server.crt')}`, 'verifyPeer = yes', `checkHost = ${NAME}`])]);
-  for (const [port, what] of [[tunnelServerPort, 'oedns tunnel server'], [tunnelFrontPort, 'oedns tunnel client'], [stunnelServerPort, 'stunnel server'], [stunnelClientPort, 'stunnel client']]) await waitForPort(port, what);
-  const oedns = [];
-  const stunnel = [];
-  for (let i = 0; i < RUNS; i++) {
-    oedns.push(await throughput(tunnelFrontPort, sink));
-    stunnel.push(await throughput(stunnelClientPort, sink));
-  }
+  const pairs = [
+    { name: 'oedns', port: tunnelFrontPort, children: [
+      start('oedns tunnel server', process.execPath, [...NODE_ARGS, cli, 'tunnel', 'server', '--listen', `${HOST}:${tunnelServerPort}`, '--forward', `${HOST}:${sinkPort}`, '--cert', 'server.crt', '--key', 'server.key', ...dns]),
+      start('oedns tunnel client (to the tunnel server)', process.execPath, [...NODE_ARGS, cli, 'tunnel', 'client', '--listen', `${HOST}:${tunnelFrontPort}`, '--connect', `${NAME}:${tunnelServerPort}`, ...dns]),
+    ] },
+    { name: 'stunnel', port: stunnelClientPort, children: [
+      start('stunnel server', 'stunnel4', [writeStunnel('stunnel-server', ['[bench]', `accept = ${HOST}:${stunnelServerPort}`, `connect = ${HOST}:${sinkPort}`, `cert = ${join(dir, 'server.crt')}`, `key = ${join(dir, 'server.key')}`])]),
+      start('stunnel client', 'stunnel4', [writeStunnel('stunnel-client', ['[bench]', 'client = yes', `accept = ${HOST}:${stunnelClientPort}`, `connect = ${HOST}:${stunnelServerPort}`,
+        `CAfile = ${join(dir, 'server.crt')}`, 'verifyPeer = yes', `checkHost = ${NAME}`])]),
+    ] },
+    { name: 'node', port: bareClientPort, children: [
+      start('bare node server', process.execPath, [bareNode, 'server', String(bareServerPort), String(sinkPort), 'server.crt', 'server.key']),
+      start('bare node client', process.execPath, [bareNode, 'client', String(bareClientPort), String(bareServerPort), NAME]),
+    ] },
+  ];
+  for (const [port, what] of [[tunnelServerPort, 'oedns tunnel server'], [tunnelFrontPort, 'oedns tunnel client'], [stunnelServerPort, 'stunnel server'], [stunnelClientPort, 'stunnel client'],
+    [bareServerPort, 'bare node server'], [bareClientPort, 'bare node client']]) await waitForPort(port, what);
+  result.throughput = await throughputRuns(pairs, sink);
+  result.throughput.cipher = { oedns: await cipherOf(tunnelServerPort), stunnel: await cipherOf(stunnelServerPort), node: await cipherOf(bareServerPort) };
   server.close();
   echo.close();
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  result.throughput = { oednsMBps: oedns, stunnelMBps: stunnel, ratio: round(median(oedns) / median(stunnel)) };
   const h = result.handshakes;
   result.ratios = {
     addedLatencyP50Ms: round(h.tunnelSequential.p50 - h.directSequential.p50),
@@ -255,6 +334,8 @@ async function main() {
     handshakesPerSecondSequential: round(h.tunnelSequential.perSecond / h.directSequential.perSecond),
     handshakesPerSecondParallel: round(h.tunnelParallel.perSecond / h.directParallel.perSecond),
     throughput: result.throughput.ratio,
+    throughputNodeOverStunnel: result.throughput.nodeOverStunnel,
+    throughputOednsOverNode: result.throughput.oednsOverNode,
   };
   mkdirSync(join(repo, 'bench', 'out'), { recursive: true });
   writeFileSync(join(repo, 'bench', 'out', 'tls-latest.json'), `${JSON.stringify(result, null, 2)}\n`);
@@ -273,4 +354,6 @@ try {
 } finally {
   await stopAll();
   if (process.env.BENCH_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
+  // A failure leaves the echo and sink servers listening; they must not keep the script alive.
+  process.exit();
 }

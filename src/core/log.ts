@@ -4,7 +4,11 @@ export type { Logger };
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number] & LevelWithSilent;
 
-/** The one pino root. Each folder takes a child: `root.child({ mod: 'upstream' })`. */
+/**
+ * The one pino root. Each folder takes a child: `root.child({ mod: 'upstream' })`; a part of a
+ * folder takes a grandchild under another key, `log.child({ part: 'tunnel' })` (pino would write
+ * a second `mod` key, not replace the first).
+ */
 export function createRootLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   const options = { level, base: { app: 'oedns' }, timestamp: pino.stdTimeFunctions.isoTime };
   return destination ? pino(options, destination) : pino(options);

@@ -5,18 +5,20 @@
  * socket is destroyed before the TlsError leaves.
  */
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import { checkDane, checkPkix, planForHost, withoutDane, type Authenticated, type Plan } from './authenticate.js';
 import { pinKey, type PinCache, type PinnedResult } from './cache.js';
-import { abortError, clientHandshake, connectTcp, ignore } from './handshake.js';
+import { abortError, clientHandshake, connectTcp, ignore, outwait } from './handshake.js';
 import { lookUpAddresses, weakest, type HostAddresses, type Refusal } from './host-lookup.js';
 import { hostIdentity, peerCertificates, spkiSha256 } from './peer-identity.js';
+import { ReplyCode } from './reply-codes.js';
 import { makeSession } from './session-info.js';
 import { TlsError, type ConnectTarget, type TlsEngineDeps, type TlsFlags, type TlsSession } from './session.js';
 
 export interface ClientContext {
   readonly deps: TlsEngineDeps;
-  readonly ca: readonly string[];
+  /** The CA store and this side's certificate, made once (handshake.ts clientContext); a string says why it could not be. */
+  readonly context: SecureContext | string;
   readonly pins: PinCache;
   readonly connectTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
@@ -36,16 +38,13 @@ interface Prepared {
 
 /** The lookups come first, so that DNS failures never reach the peer (RFC 7672 §2.2). */
 async function prepare(ctx: ClientContext, target: ConnectTarget, flags: TlsFlags, signal: AbortSignal): Promise<Prepared> {
-  // A lookup cut short by the caller's signal reads as a DNS failure; say what really happened.
   const cutShort = (): Error => abortError(signal, undefined, `looking up ${target.name}`);
-  const addresses = await lookUpAddresses(ctx.deps.lookup, target.name, flags, signal);
-  if (signal.aborted) throw cutShort();
+  const addresses = await outwait((uncancelled) => lookUpAddresses(ctx.deps.lookup, target.name, flags, uncancelled), signal, cutShort);
   if (!addresses.ok) return fail(addresses);
   // A pin stands in for the TLSA lookup and DANE, never for the rule that the addresses be secure.
   const pin = addresses.dnssec === 'secure' || flags.noDnssec || flags.noDane ? ctx.pins.get(pinKey('server', target, flags)) : undefined;
   if (pin) return { addresses, pin };
-  const plan = await planForHost(ctx.deps.lookup, target, flags, addresses, signal);
-  if (signal.aborted) throw cutShort();
+  const plan = await outwait((uncancelled) => planForHost(ctx.deps.lookup, target, flags, addresses, uncancelled), signal, cutShort);
   if ('ok' in plan) return fail(plan);
   return { addresses, plan };
 }
@@ -82,10 +81,14 @@ export async function upgradeClientSocket(ctx: ClientContext, socket: Socket, ta
 
 /** Handshake and checks under the deadline; the socket is destroyed unless a session comes back. */
 async function secureClient(ctx: ClientContext, socket: Socket, target: ConnectTarget, flags: TlsFlags, prepared: Prepared, signal: AbortSignal): Promise<TlsSession> {
+  if (typeof ctx.context === 'string') {
+    socket.destroy();
+    throw new TlsError(ReplyCode.Internal, ctx.context);
+  }
   const deadline = AbortSignal.timeout(ctx.handshakeTimeoutMs);
   const bounded = AbortSignal.any([signal, deadline]);
   const onAbort = (): Error => abortError(signal, deadline, `TLS with ${target.name}:${target.port}`);
-  const tls = await clientHandshake(socket, { servername: target.name, ca: ctx.ca, credentials: ctx.deps.credentials }, bounded, onAbort);
+  const tls = await clientHandshake(socket, { servername: target.name, context: ctx.context }, bounded, onAbort);
   tls.on('error', ignore);
   try {
     const result = await authenticateServer(ctx, tls, target, flags, prepared, bounded);
@@ -116,7 +119,8 @@ async function authenticateServer(ctx: ClientContext, tls: TLSSocket, target: Co
     ctx.deps.log.warn({ peer: target.name, port: target.port, pinned: pin.spkiSha256, presented: spkiSha256(leaf) }, 'key changed; validating in full');
     ctx.pins.delete(key);
   }
-  const plan = prepared.plan ?? await planForHost(ctx.deps.lookup, target, flags, addresses, signal);
+  const plan = prepared.plan ?? await outwait((uncancelled) => planForHost(ctx.deps.lookup, target, flags, addresses, uncancelled), signal,
+    () => abortError(signal, undefined, `looking up TLSA for ${target.name}`));
   if ('ok' in plan) return plan;
   const result = checkPlan(ctx, tls, target, plan);
   if (result.ok && result.method !== 'none' && leaf) {

@@ -2,14 +2,14 @@
  * The TLS engine every front end drives (tunnels, the control socket, tls-exec, SMTP STARTTLS):
  * client side in client-side.ts, server side in server-side.ts, over the DNS rules of
  * host-lookup.ts and the checks of authenticate.ts. One engine holds one CA store, one server
- * context and one pin cache for the life of the process.
+ * context, one client context and one pin cache for the life of the process.
  */
 import type { SecureContext } from 'node:tls';
 import { errorMessage } from '../core/errors.js';
 import { loadCaStore } from './ca-store.js';
 import { PinCache } from './cache.js';
 import { connectClient, upgradeClientSocket, type ClientContext } from './client-side.js';
-import { serverContext } from './handshake.js';
+import { clientContext, serverContext } from './handshake.js';
 import { upgradeServerSocket, type ServerContext } from './server-side.js';
 import { ReplyCode } from './reply-codes.js';
 import { TlsError, type TlsEngine, type TlsEngineDeps } from './session.js';
@@ -39,8 +39,14 @@ export function createTlsEngine(deps: TlsEngineDeps, options: TlsEngineOptions =
       contextError = errorMessage(error);
     }
   }
+  let outbound: SecureContext | string;
+  try {
+    outbound = clientContext(ca.pem, deps.credentials);
+  } catch (error) {
+    outbound = `this side's certificate and key cannot be used: ${errorMessage(error)}`;
+  }
   deps.log.debug({ caSource: ca.source, serverCertificate: context !== undefined }, 'tls engine ready');
-  const client: ClientContext = { deps, ca: ca.pem, pins, connectTimeoutMs: deps.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, handshakeTimeoutMs, nowMs };
+  const client: ClientContext = { deps, context: outbound, pins, connectTimeoutMs: deps.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, handshakeTimeoutMs, nowMs };
   const server: ServerContext = { deps, context, pins, handshakeTimeoutMs, nowMs };
   return {
     connect: (target, flags, signal) => connectClient(client, target, flags, signal),

@@ -62,7 +62,7 @@ export async function tlsExec(argv: ExecArgs): Promise<number> {
   process.once('SIGINT', stop);
   return runTlsExec({
     signal: controller.signal, name, port, starttls: argv.starttls === 'smtp' ? 'smtp' : undefined, helo: argv.helo, flags: flagsOf(argv),
-    program: program[0]!, args: program.slice(1), engine: runtime.engine, lookup: runtime.lookup, log: runtime.log.child({ mod: 'tls-exec' }),
+    program: program[0]!, args: program.slice(1), engine: runtime.engine, lookup: runtime.lookup, log: runtime.log.child({ part: 'tls-exec' }),
   });
 }
 

@@ -1,16 +1,31 @@
 /**
  * Sockets: the TCP connection to one address and the TLS handshake over a connected socket, each
- * bounded by a signal. Whatever fails or is aborted is destroyed here, so no caller is left holding
- * a socket that a hanging peer keeps open. Errors are TlsErrors with the reply code that fits.
+ * bounded by a signal (and the wait for a DNS lookup that a signal must not cancel: outwait).
+ * Whatever fails or is aborted is destroyed here, so no caller is left holding a socket that a
+ * hanging peer keeps open. Errors are TlsErrors with the reply code that fits.
  */
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net';
+import { connect as tlsConnect, createSecureContext, TLSSocket, type ConnectionOptions, type SecureContext, type TLSSocketOptions } from 'node:tls';
 import { errorMessage } from '../core/errors.js';
 import { ReplyCode } from './reply-codes.js';
 import { TlsError } from './session.js';
 
 /** Codes of a TCP connect that timed out rather than being refused or unreachable. */
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ABORT_ERR']);
+
+/**
+ * Buffer size of every socket the TLS path makes (Node 22's default; Node 20's is 16 KiB): one
+ * libuv read (64 KiB) fits, so a relay moves whole reads and a batch of TLS records leaves in
+ * one writev instead of being paused and resumed every 16 KiB. It bounds memory per socket only
+ * while a peer is slower than the other side, and then to a few times this.
+ */
+export const STREAM_HIGH_WATER_MARK = 64 * 1024;
+
+/**
+ * Node reads `highWaterMark` in these options too (lib/net.js hands them to the Duplex; the
+ * TLSSocket constructor passes it on), but @types/node 20 leaves it out of their types.
+ */
+type WithHighWaterMark<T> = T & { readonly highWaterMark: number };
 
 /** Error listener for sockets whose errors another listener reports: an unheard 'error' event would end the process. */
 export const ignore = (): void => undefined;
@@ -34,6 +49,24 @@ function untilSettled<T>(signal: AbortSignal, start: (resolve: (value: T) => voi
   });
 }
 
+/** Never aborts: what a lookup that nobody may cancel runs under (see `outwait`). */
+const UNCANCELLED = new AbortController().signal;
+
+/**
+ * Waits for a DNS lookup no longer than `signal` allows, without cancelling the lookup itself. The
+ * resolver merges identical questions in flight and runs the merged lookup under the first
+ * caller's signal (pipeline/resolver.ts forward), so aborting it when one caller leaves would
+ * fail every caller merged into it: a plaintext client that leaves would get the next client's
+ * tunnel refused with DNS_FAILED. The lookup runs on to the resolver's own deadlines
+ * (query-timeout-ms per upstream query) and its answer is cached for the next caller.
+ */
+export function outwait<T>(lookup: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, onAbort: () => Error): Promise<T> {
+  return untilSettled<T>(signal, (resolve, reject) => {
+    lookup(UNCANCELLED).then(resolve, reject);
+    return () => undefined;
+  }, onAbort);
+}
+
 /**
  * The error for an aborted wait: TIMEOUT for our own deadline and for a caller's
  * AbortSignal.timeout(); the caller's own reason for any other abort (a shutdown).
@@ -51,7 +84,10 @@ export function connectTcp(address: string, port: number, timeoutMs: number, sig
   const where = `${address.includes(':') ? `[${address}]` : address}:${port}`;
   let socket: Socket | undefined;
   return untilSettled<Socket>(both, (resolve, reject) => {
-    const tcp = netConnect({ host: address, port, allowHalfOpen: options.allowHalfOpen === true });
+    // noDelay: TLS and the tunnels write whole records and whole reads; Nagle would hold a short
+    // write (a Finished, a reply line) until the previous segment is acknowledged.
+    const tcpOptions: WithHighWaterMark<NetConnectOpts> = { host: address, port, noDelay: true, highWaterMark: STREAM_HIGH_WATER_MARK, allowHalfOpen: options.allowHalfOpen === true };
+    const tcp = netConnect(tcpOptions);
     socket = tcp;
     const onError = (error: NodeJS.ErrnoException): void => {
       tcp.destroy();
@@ -95,29 +131,41 @@ function handshake(tls: TLSSocket, event: 'secureConnect' | 'secure', signal: Ab
   });
 }
 
-export interface ClientHandshakeOptions {
+export type ClientHandshakeOptions = {
   /** SNI (RFC 6066 §3): the name asked for, without the final dot. */
   readonly servername: string;
-  readonly ca: readonly string[];
-  readonly credentials?: { readonly certPem: string; readonly keyPem: string } | undefined;
-}
+} & (
+  /** The engine's context (clientContext): made once, since parsing a CA bundle costs ~20 ms of CPU. */
+  | { readonly context: SecureContext }
+  /** A context made for this connection; cheap only when `ca` is small (opportunistic SMTP gives none). */
+  | { readonly ca: readonly string[]; readonly credentials?: { readonly certPem: string; readonly keyPem: string } | undefined }
+);
 
 /**
  * TLS over a connected socket, client side. Node's own checks are off: rejectUnauthorized false
  * (DANE decides, not the CA store) and no name check against SNI (RFC 7671 §5.1: DANE-EE checks
  * no name; the reference names may differ from SNI after CNAMEs). `authorized` then means the
- * chain alone verifies against `ca`.
+ * chain alone verifies against the context's CA store. No session is offered for resumption, so
+ * every handshake proves the peer's key afresh (the pins in cache.ts rely on that).
  */
 export function clientHandshake(socket: Socket, options: ClientHandshakeOptions, signal: AbortSignal, onAbort: () => Error): Promise<TLSSocket> {
   const servername = options.servername.replace(/\.$/, '');
-  const tls = tlsConnect({
+  const context = 'context' in options
+    ? { secureContext: options.context }
+    : { ca: [...options.ca], ...(options.credentials ? { cert: options.credentials.certPem, key: options.credentials.keyPem } : {}) };
+  const tlsOptions: WithHighWaterMark<ConnectionOptions> = {
     socket, ...(servername === '' || servername.includes(':') || /^[\d.]+$/.test(servername) ? {} : { servername }),
-    rejectUnauthorized: false, checkServerIdentity: () => undefined, ca: [...options.ca],
-    ...(options.credentials ? { cert: options.credentials.certPem, key: options.credentials.keyPem } : {}),
-  });
+    rejectUnauthorized: false, checkServerIdentity: () => undefined, highWaterMark: STREAM_HIGH_WATER_MARK, ...context,
+  };
+  const tls = tlsConnect(tlsOptions);
   // The raw socket is owned by the TLS socket from here: destroying one destroys the other.
   tls.once('close', () => socket.destroy());
   return handshake(tls, 'secureConnect', signal, onAbort);
+}
+
+/** The engine's client context, made once: the CA store, and this side's certificate if it has one. */
+export function clientContext(ca: readonly string[], credentials?: { readonly certPem: string; readonly keyPem: string }): SecureContext {
+  return createSecureContext({ ca: [...ca], ...(credentials ? { cert: credentials.certPem, key: credentials.keyPem } : {}) });
 }
 
 /** The server's context, made once per engine: parsing the key and CA store per connection is wasted work. */
@@ -127,7 +175,8 @@ export function serverContext(credentials: { readonly certPem: string; readonly 
 
 /** TLS over an accepted socket, server side, asking for (not requiring) a client certificate. */
 export function serverHandshake(socket: Socket, context: SecureContext, signal: AbortSignal, onAbort: () => Error): Promise<TLSSocket> {
-  const tls = new TLSSocket(socket, { isServer: true, secureContext: context, requestCert: true, rejectUnauthorized: false });
+  const tlsOptions: WithHighWaterMark<TLSSocketOptions> = { isServer: true, secureContext: context, requestCert: true, rejectUnauthorized: false, highWaterMark: STREAM_HIGH_WATER_MARK };
+  const tls = new TLSSocket(socket, tlsOptions);
   tls.once('close', () => socket.destroy());
   return handshake(tls, 'secure', signal, onAbort);
 }

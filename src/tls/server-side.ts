@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { checkDane, checkPkix, withoutDane, type Authenticated, type Plan } from './authenticate.js';
 import { pinKey, type PinCache } from './cache.js';
-import { abortError, ignore, serverHandshake, serverSidePkix } from './handshake.js';
+import { abortError, ignore, outwait, serverHandshake, serverSidePkix } from './handshake.js';
 import { lookUpTlsa, refuse, type Refusal } from './host-lookup.js';
 import { certificateDomain, certificateEmail, peerCertificates, spkiSha256 } from './peer-identity.js';
 import { ReplyCode } from './reply-codes.js';
@@ -93,7 +93,8 @@ async function checkClientDomain(ctx: ServerContext, tls: TLSSocket, peer: X509C
   const spki = spkiSha256(peer);
   if (pin?.spkiSha256 === spki) return { ok: true, method: 'pinned', identity: pin.identity, dane: pin.dane, dnssec: pin.dnssec };
   if (pin) ctx.deps.log.warn({ clientDomain: domain, pinned: pin.spkiSha256, presented: spki }, 'key changed; validating in full');
-  const tlsa = await lookUpTlsa(ctx.deps.lookup, [{ name: domain, base: domain }], flags, signal);
+  const tlsa = await outwait((uncancelled) => lookUpTlsa(ctx.deps.lookup, [{ name: domain, base: domain }], flags, uncancelled), signal,
+    () => abortError(signal, undefined, `looking up TLSA for ${domain}`));
   if ('ok' in tlsa) return tlsa;
   if (tlsa.kind === 'none') return refuse(tlsa.insecure ? ReplyCode.DnssecInsecure : ReplyCode.NoTlsa, tlsa.why);
   const plan: Extract<Plan, { kind: 'dane' }> = { kind: 'dane', tlsa, referenceNames: [domain], dnssec: tlsa.dnssec };

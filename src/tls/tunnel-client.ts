@@ -20,17 +20,48 @@ export interface TunnelClientOptions {
   readonly maxConnections?: number | undefined;
 }
 
+/**
+ * A signal that aborts when the plaintext client is gone before its tunnel is up: its socket
+ * closed (a reset, an error), or it ended having sent nothing. A paused socket emits 'end' only
+ * once everything before the FIN has been read, so a client that sent bytes and then half-closed
+ * keeps its tunnel: those bytes, and the reply, still go through.
+ */
+function whileClientWaits(plain: Socket, signal: AbortSignal): { readonly signal: AbortSignal; readonly release: () => void } {
+  const gone = new AbortController();
+  const onGone = (): void => gone.abort(new Error('the plaintext client left before the tunnel was up'));
+  plain.once('close', onGone);
+  plain.once('end', onGone);
+  return {
+    signal: AbortSignal.any([signal, gone.signal]),
+    release: () => {
+      plain.off('close', onGone);
+      plain.off('end', onGone);
+    },
+  };
+}
+
 export function startTunnelClient(options: TunnelClientOptions): Promise<Tunnel> {
   const { engine, log, connect, flags } = options;
   const handle = async (plain: Socket, signal: AbortSignal): Promise<void> => {
     const client = hostPortText(plain.remoteAddress ?? '?', plain.remotePort ?? 0);
+    const waiting = whileClientWaits(plain, signal);
     let session;
     try {
-      session = await engine.connect(connect, flags, signal);
+      session = await engine.connect(connect, flags, waiting.signal);
     } catch (error) {
-      if (signal.aborted) return;
+      if (waiting.signal.aborted) {
+        if (!signal.aborted) log.debug({ client, peer: connect.name, port: connect.port }, 'client left; tunnel abandoned');
+        return;
+      }
       if (!(error instanceof TlsError)) throw error;
       log.warn({ client, peer: connect.name, port: connect.port, reply: error.reply, reason: error.message }, 'tunnel refused');
+      return;
+    } finally {
+      waiting.release();
+    }
+    if (waiting.signal.aborted) {
+      // The session came up in the same turn as the client left.
+      session.socket.destroy();
       return;
     }
     log.info({ client, peer: connect.name, port: connect.port, identity: session.identity, method: session.method, dnssec: session.dnssec }, 'tunnel open');

@@ -33,7 +33,7 @@ export async function startTunnel(argv: TunnelArgs): Promise<Tunnel> {
     const connect = parseHostPort(argv.connect, '--connect');
     const runtime = await openTlsRuntime(tlsRuntimeOptions(argv));
     return startTunnelClient({
-      engine: runtime.engine, log: runtime.log.child({ mod: 'tunnel' }), listen, flags,
+      engine: runtime.engine, log: runtime.log.child({ part: 'tunnel' }), listen, flags,
       connect: { name: connect.host, port: connect.port }, maxConnections: argv['max-connections'],
     });
   }
@@ -42,7 +42,7 @@ export async function startTunnel(argv: TunnelArgs): Promise<Tunnel> {
   const forward = parseHostPort(argv.forward, '--forward');
   const runtime = await openTlsRuntime(tlsRuntimeOptions(argv));
   return startTunnelServer({
-    engine: runtime.engine, log: runtime.log.child({ mod: 'tunnel' }), listen, forward, flags,
+    engine: runtime.engine, log: runtime.log.child({ part: 'tunnel' }), listen, forward, flags,
     requireClientCertificate: argv['require-client-cert'], maxConnections: argv['max-connections'],
   });
 }

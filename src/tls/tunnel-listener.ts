@@ -8,7 +8,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { ListenError } from '../core/errors.js';
 import { hostPortText, type HostPort } from './endpoint.js';
-import { ignore } from './handshake.js';
+import { ignore, STREAM_HIGH_WATER_MARK } from './handshake.js';
 
 /** Connections served at once; more wait in the kernel's backlog until one ends. */
 export const DEFAULT_MAX_CONNECTIONS = 1000;
@@ -29,7 +29,9 @@ export function startTunnelListener(listen: HostPort, log: Logger, handle: Conne
   const stopping = new AbortController();
   // allowHalfOpen: a client's end is passed on as the end of its writing, not of the connection
   // (relay.ts). What a client sends before its peer is ready waits in the socket's buffer.
-  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
+  // noDelay: the relay forwards whole reads; Nagle would hold a short one (a reply line) until
+  // the previous segment is acknowledged, which costs interactive protocols a round trip or more.
+  const server: Server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: STREAM_HIGH_WATER_MARK }, (socket) => {
     open.add(socket);
     socket.on('error', ignore);
     socket.once('close', () => open.delete(socket));

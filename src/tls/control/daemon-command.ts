@@ -27,7 +27,7 @@ export async function startTlsDaemon(argv: DaemonArgs): Promise<TlsDaemon> {
   const runtime = await openTlsRuntime(tlsRuntimeOptions(argv));
   return TlsDaemon.start({
     socketPath: argv.socket, socketMode, gid, listeners, engine: runtime.engine, lookup: runtime.lookup,
-    log: runtime.log.child({ mod: 'tls-daemon' }), maxConnections: argv['max-connections'],
+    log: runtime.log.child({ part: 'tls-daemon' }), maxConnections: argv['max-connections'],
   });
 }
 
