@@ -18,6 +18,7 @@ import {
 import { extendedError, patchedReply, replyFromCache } from './cached-reply.js';
 import type { ValidatedAnswer } from './host-keys.js';
 import { isAddressQuestion, type KeyBroker } from './key-broker.js';
+import { SharedWork } from './shared-work.js';
 import { answerFor, encodeForTransport, errorFor, udpLimit, udpLimitFor, wantsAd, type ClientQuery, type ExtendedError } from './respond.js';
 
 export interface ClientInfo {
@@ -76,9 +77,10 @@ export interface ResolverStats {
 }
 
 export class Resolver {
-  private readonly inflight = new Map<string, Promise<Outcome>>();
+  /** Upstream queries in flight, each shared by every identical question asked meanwhile. */
+  private readonly inflight = new SharedWork<Outcome>();
   /** Key answers being validated (lookupForKeys), so that A and AAAA validate one once. */
-  private readonly judging = new Map<string, Promise<Outcome>>();
+  private readonly judging = new SharedWork<Outcome>();
   private readonly badInput: RateLimitedLog;
   private readonly nowMs: () => number;
   readonly stats: ResolverStats = { queries: 0, cacheHits: 0, upstreamQueries: 0, merged: 0, servfail: 0, formerr: 0, dropped: 0 };
@@ -291,23 +293,19 @@ export class Resolver {
    * answer unless CD was set; caches it (or the failure, briefly).
    */
   private forward(key: string, question: Question, cd: boolean, client: ClientInfo, signal: AbortSignal): Promise<Outcome> {
-    const pending = this.inflight.get(key);
-    if (pending) {
+    return this.inflight.join(key, signal, (shared) => {
+      this.stats.upstreamQueries += 1;
+      const validator = this.deps.validator;
+      // With a validator, upstream is always asked with CD: oedns wants the data and its RRSIGs
+      // even when a validating upstream would reject them, to judge (and explain) them itself.
+      return this.deps.upstream.query(question, cd || validator !== undefined, shared)
+        .then((answer) => this.judge(key, question, answer.message, cd, shared));
+    }, () => {
       this.stats.merged += 1;
       if (this.isUpstream(client)) {
         this.deps.log.warn({ qname: question.name, client: client.address }, 'an upstream asked oedns the question oedns is asking it: possible forwarding loop');
       }
-      return pending;
-    }
-    this.stats.upstreamQueries += 1;
-    const validator = this.deps.validator;
-    // With a validator, upstream is always asked with CD: oedns wants the data and its RRSIGs
-    // even when a validating upstream would reject them, to judge (and explain) them itself.
-    const lookup = this.deps.upstream.query(question, cd || validator !== undefined, signal)
-      .then((answer) => this.judge(key, question, answer.message, cd, signal));
-    const tracked = lookup.finally(() => this.inflight.delete(key));
-    this.inflight.set(key, tracked);
-    return tracked;
+    });
   }
 
   /** Validates an upstream answer (unless CD, or nothing to validate) and caches it, or the failure, under `key`. */
@@ -342,12 +340,7 @@ export class Resolver {
     if (!this.deps.validator || !message.answers.some((rr) => rr.type === question.type)) {
       return { message, security: UNCHECKED, expiresAtMs: rawExpiresAtMs };
     }
-    let judged = this.judging.get(key);
-    if (!judged) {
-      judged = this.judge(key, question, message, false, signal).finally(() => this.judging.delete(key));
-      this.judging.set(key, judged);
-    }
-    const outcome = await judged;
+    const outcome = await this.judging.join(key, signal, (shared) => this.judge(key, question, message, false, shared));
     return { ...outcome, expiresAtMs: this.deps.cache.peekByKey(key, this.nowMs())?.expiresAtMs ?? this.nowMs() };
   }
 

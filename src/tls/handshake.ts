@@ -53,12 +53,11 @@ function untilSettled<T>(signal: AbortSignal, start: (resolve: (value: T) => voi
 const UNCANCELLED = new AbortController().signal;
 
 /**
- * Waits for a DNS lookup no longer than `signal` allows, without cancelling the lookup itself. The
- * resolver merges identical questions in flight and runs the merged lookup under the first
- * caller's signal (pipeline/resolver.ts forward), so aborting it when one caller leaves would
- * fail every caller merged into it: a plaintext client that leaves would get the next client's
- * tunnel refused with DNS_FAILED. The lookup runs on to the resolver's own deadlines
- * (query-timeout-ms per upstream query) and its answer is cached for the next caller.
+ * Waits for a DNS lookup no longer than `signal` allows, without cancelling the lookup itself: a
+ * plaintext client that leaves (or a deadline that passes) ends the wait at once, while the
+ * lookup runs on to the resolver's own deadlines (query-timeout-ms per upstream query) and its
+ * answer is cached for the next connection, which usually follows. (The resolver shares a lookup
+ * among identical questions and cancels it only when its last waiter leaves: shared-work.ts.)
  */
 export function outwait<T>(lookup: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, onAbort: () => Error): Promise<T> {
   return untilSettled<T>(signal, (resolve, reject) => {
