@@ -235,7 +235,7 @@ describe('server-side STARTTLS: accept, the dialogue, recv-tls @TOKEN', () => {
 
 describe('the socket and the process', () => {
   it('gives the socket mode 0660 and the group asked, from /etc/group', async () => {
-    const gid = await resolveGroup('daemon');
+    const gid = await resolveGroup('daemon', '--socket-group');
     await start(gid);
     const st = await stat(socketPath);
     expect({ mode: st.mode & 0o777, gid: st.gid, socket: st.isSocket() }).toEqual({ mode: 0o660, gid, socket: true });

@@ -4,15 +4,12 @@
  * connection is bounded: its line length, the time to send it, its whole life, and how many are
  * served at once. Nothing a client sends can crash the server: every failure is an error line.
  *
- * The socket is bound inside a private 0700 staging directory beside its final path, given its
- * mode (and group), and renamed into place, so no client ever sees it with the umask's mode, and
- * a stale socket left by a crashed oedns is replaced atomically. A socket something still answers
- * on is never replaced.
+ * The socket file is bound as core/unix-socket.ts does it (a private staging directory, the mode
+ * and group set before it is renamed into place; a stale socket replaced, a live one never).
  */
-import { chmod, chown, lstat, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { basename, dirname, join } from 'node:path';
+import { createServer, type Server, type Socket } from 'node:net';
 import { errorMessage } from '../../core/errors.js';
+import { bindSocketFile, type SocketFile } from '../../core/unix-socket.js';
 import type { Logger } from '../../core/log.js';
 import {
   CONNECTION_TIMEOUT_MS, ControlErrorCode, ControlSocketError, encodeControlResponse, errorResponse, MAX_CONNECTIONS, MAX_REQUEST_BYTES,
@@ -24,14 +21,6 @@ import type { StatusReport } from './status-report.js';
 export { DEFAULT_CONTROL_SOCKET } from '../../config/index.js';
 /** rw for owner and group: who may run `oedns status` is decided by the socket's group. */
 export const CONTROL_SOCKET_MODE = 0o660;
-/** Mode of the parent directory when oedns creates it (others must be able to reach the socket). */
-const PARENT_DIRECTORY_MODE = 0o755;
-/** Linux `sun_path` holds 108 bytes with the terminating NUL. */
-const MAX_SOCKET_PATH_BYTES = 107;
-/** What the staging name (`/.XXXXXX/s`) adds to the parent directory's path. */
-const STAGING_EXTRA_BYTES = 10;
-/** How long probing an existing socket may take before it counts as live. */
-const PROBE_TIMEOUT_MS = 1_000;
 
 export interface ControlServerOptions {
   /** `--control-socket`, default DEFAULT_CONTROL_SOCKET. */
@@ -58,8 +47,8 @@ export class ControlServer {
   private readonly sockets = new Set<Socket>();
 
   private server: Server | undefined;
-  /** The socket file's identity, so close() never unlinks a file that is no longer ours. */
-  private inode: { readonly dev: number; readonly ino: number } | undefined;
+  /** The socket file, unlinked at close() only while it is still ours. */
+  private file: SocketFile | undefined;
 
   private constructor(private readonly options: ControlServerOptions) {}
 
@@ -73,7 +62,10 @@ export class ControlServer {
     // Half-open: a client may end its side right after its line and still read the answer.
     const server = createServer({ allowHalfOpen: true }, (socket) => self.serve(socket));
     try {
-      self.inode = await bindControlSocket(server, path, options.gid);
+      self.file = await bindSocketFile(server, path, {
+        mode: CONTROL_SOCKET_MODE, gid: options.gid, label: 'control socket', owner: 'oedns', flag: '--control-socket',
+        error: (message, cause) => new ControlSocketError(message, { cause }),
+      });
     } catch (error) {
       server.close();
       const failure = error instanceof ControlSocketError ? error : new ControlSocketError(`cannot open control socket ${path}: ${errorMessage(error)}`, { cause: error });
@@ -103,12 +95,7 @@ export class ControlServer {
     this.server = undefined;
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    try {
-      const st = await lstat(this.options.path);
-      if (this.inode && st.dev === this.inode.dev && st.ino === this.inode.ino) await unlink(this.options.path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.options.log.warn({ path: this.options.path, err: errorMessage(error) }, 'control socket not removed');
-    }
+    await this.file?.remove().catch((error: unknown) => this.options.log.warn({ path: this.options.path, err: errorMessage(error) }, 'control socket not removed'));
   }
 
   private serve(socket: Socket): void {
@@ -178,69 +165,4 @@ export class ControlServer {
     }
     socket.end(line, () => socket.destroy());
   }
-}
-
-/** Binds `server` at `path` as described atop this file; returns the socket file's identity. */
-async function bindControlSocket(server: Server, path: string, gid: number | undefined): Promise<{ dev: number; ino: number }> {
-  const dir = dirname(path);
-  if (basename(path) === '' || path.endsWith('/')) throw new ControlSocketError(`control socket path ${path} names a directory`);
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES || Buffer.byteLength(dir) + STAGING_EXTRA_BYTES > MAX_SOCKET_PATH_BYTES) {
-    throw new ControlSocketError(`control socket path ${path} is too long for a UNIX socket (at most ${MAX_SOCKET_PATH_BYTES} bytes, its directory at most ${MAX_SOCKET_PATH_BYTES - STAGING_EXTRA_BYTES})`);
-  }
-  try {
-    await mkdir(dir, { recursive: true, mode: PARENT_DIRECTORY_MODE });
-  } catch (error) {
-    throw new ControlSocketError(`cannot create the control socket's directory ${dir}: ${errorMessage(error)}`, { cause: error });
-  }
-  await refuseLiveSocket(path);
-  const staging = await mkdtemp(join(dir, '.'));
-  const stagedPath = join(staging, 's');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(stagedPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    await chmod(stagedPath, CONTROL_SOCKET_MODE);
-    if (gid !== undefined) await chown(stagedPath, -1, gid);
-    const st = await lstat(stagedPath);
-    await rename(stagedPath, path);
-    return { dev: st.dev, ino: st.ino };
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-  }
-}
-
-/** Throws when `path` exists and is not a socket, or is a socket something answers on. A stale socket is left to be replaced. */
-async function refuseLiveSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = (await lstat(path)).isSocket();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new ControlSocketError(`cannot check control socket ${path}: ${errorMessage(error)}`, { cause: error });
-  }
-  if (!isSocket) throw new ControlSocketError(`${path} exists and is not a socket; remove it or choose another --control-socket`);
-  if (await answers(path)) throw new ControlSocketError(`another oedns is running: its control socket ${path} answers; stop it or choose another --control-socket`);
-}
-
-/**
- * Whether something accepts connections on the socket at `path` (or does not refuse in time: a
- * full backlog). Refused or gone: false, the socket is stale. Anything else (EACCES): throws.
- */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    const timer = setTimeout(() => finish(true), PROBE_TIMEOUT_MS);
-    function finish(live: boolean, error?: unknown): void {
-      clearTimeout(timer);
-      socket.destroy();
-      if (error === undefined) resolve(live);
-      else reject(new ControlSocketError(`cannot check control socket ${path}: ${errorMessage(error)}`, { cause: error }));
-    }
-    socket.once('connect', () => finish(true));
-    socket.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNREFUSED' || error.code === 'ENOENT' ? finish(false) : finish(false, error)));
-  });
 }

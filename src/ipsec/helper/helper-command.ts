@@ -6,9 +6,9 @@
  * vici (strongSwan) is not offered yet: its backend needs the local IKE key, which would then
  * live with the helper; that comes with the vici backend.
  */
-import { execa } from 'execa';
 import type { Argv, CommandModule } from 'yargs';
 import { AppError, ConfigError, errorMessage } from '../../core/errors.js';
+import { resolveGroup } from '../../core/unix-socket.js';
 import { createRootLogger, LOG_LEVELS, type Logger, type LogLevel } from '../../core/log.js';
 import type { IpsecBackend } from '../backend.js';
 import { DryRunBackend } from '../dry-run.js';
@@ -29,19 +29,6 @@ export interface IpsecHelperOptions {
   readonly log: Logger;
 }
 
-const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
-const MAX_ID = 0xfffffffe;
-
-/** A group's number: digits as given, a name through NSS (`getent group NAME`). */
-export async function resolveGroup(group: string): Promise<number> {
-  if (/^[0-9]{1,10}$/.test(group) && Number(group) <= MAX_ID) return Number(group);
-  if (!GROUP_NAME.test(group)) throw new ConfigError(`--group ${JSON.stringify(group)} is neither a group name nor a number`);
-  const found = await execa('getent', ['group', group], { reject: false });
-  const gid = found.exitCode === 0 ? found.stdout.split('\n')[0]?.split(':')[2] : undefined;
-  if (gid === undefined || !/^[0-9]{1,10}$/.test(gid)) throw new ConfigError(`--group ${group}: no such group`);
-  return Number(gid);
-}
-
 function backendFor(options: IpsecHelperOptions): IpsecBackend {
   switch (options.backend) {
     case 'xfrm': return new XfrmBackend({ netns: options.netns });
@@ -54,7 +41,7 @@ function backendFor(options: IpsecHelperOptions): IpsecBackend {
 export async function startIpsecHelper(options: IpsecHelperOptions): Promise<HelperServer> {
   if (options.netns !== undefined && options.backend !== 'xfrm') throw new ConfigError('--ipsec-netns applies to --ipsec-backend xfrm only');
   if (options.setkeyPath !== undefined && options.backend !== 'setkey') throw new ConfigError('--setkey-path applies to --ipsec-backend setkey only');
-  const gid = options.group === undefined ? undefined : await resolveGroup(options.group);
+  const gid = options.group === undefined ? undefined : await resolveGroup(options.group, '--group');
   const backend = backendFor(options);
   await backend.list(AbortSignal.timeout(10_000));
   const log = options.log.child({ mod: 'ipsec-helper' });

@@ -8,7 +8,7 @@ import { AppError, errorMessage } from '../../core/errors.js';
 import { openTlsRuntime, tlsRuntimeOptions, withTlsRuntimeOptions } from '../../tls-runtime.js';
 import { DEFAULT_SOCKET_MODE, DEFAULT_TLS_SOCKET, MAX_CONNECTIONS, TlsDaemon } from './daemon.js';
 import { parseListenerSpec } from './peer-listener.js';
-import { parseSocketMode, resolveGroup } from './socket-file.js';
+import { parseSocketMode, resolveGroup } from '../../core/unix-socket.js';
 
 interface DaemonArgs {
   readonly socket: string;
@@ -22,8 +22,8 @@ interface DaemonArgs {
 /** Starts the daemon from parsed options; the caller stops it. */
 export async function startTlsDaemon(argv: DaemonArgs): Promise<TlsDaemon> {
   const listeners = (argv.listener ?? []).map(String).map(parseListenerSpec);
-  const socketMode = parseSocketMode(argv['socket-mode']);
-  const gid = argv['socket-group'] === undefined ? undefined : await resolveGroup(argv['socket-group']);
+  const socketMode = parseSocketMode(argv['socket-mode'], '--socket-mode');
+  const gid = argv['socket-group'] === undefined ? undefined : await resolveGroup(argv['socket-group'], '--socket-group');
   const runtime = await openTlsRuntime(tlsRuntimeOptions(argv));
   return TlsDaemon.start({
     socketPath: argv.socket, socketMode, gid, listeners, engine: runtime.engine, lookup: runtime.lookup,

@@ -197,6 +197,15 @@ describe('recv-tls and accept', () => {
     await until(() => daemon!.waitingOn('web') === 0);
   });
 
+  it('tells an application waiting in recv-tls that the daemon is stopping', async () => {
+    const socketPath = await start();
+    const waiting = recvTls({ socketPath, listener: 'web' });
+    await until(() => daemon!.waitingOn('web') === 1);
+    const told = expect(waiting).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/stopping/) });
+    await daemon!.stop();
+    await told;
+  });
+
   it('accept relays plaintext, recv-tls @TOKEN upgrades it in place', async () => {
     const socketPath = await start();
     const accepting = acceptPlain({ socketPath, listener: 'web' });
@@ -259,7 +268,7 @@ describe('the socket file', () => {
   it('is 0660 from the start, replaced when stale, refused when live, and removed on stop', async () => {
     const socketPath = await start();
     expect((await stat(socketPath)).mode & 0o777).toBe(0o660);
-    await expect(TlsDaemon.start({ socketPath, engine, lookup: fakeLookup, log: pino({ level: 'silent' }) })).rejects.toThrow(/another daemon answers/);
+    await expect(TlsDaemon.start({ socketPath, engine, lookup: fakeLookup, log: pino({ level: 'silent' }) })).rejects.toThrow(/another oedns tls-daemon is running: its TLS daemon socket .* answers/);
     await daemon!.stop();
     daemon = undefined;
     await expect(stat(socketPath)).rejects.toThrow(/ENOENT/);

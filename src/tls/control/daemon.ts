@@ -16,7 +16,7 @@
  * closed connection, never as an exception out of this class.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { ConfigError, errorMessage } from '../../core/errors.js';
+import { ConfigError, errorMessage, ListenError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { NameLookup } from '../names.js';
 import { ReplyCode } from '../reply-codes.js';
@@ -29,7 +29,7 @@ import { PeerListener, type ListenerSpec } from './peer-listener.js';
 import { encodeErr, encodePlainOk, encodeSessionOk, hostPort, MAX_LINE_BYTES, parseRequest, ProtocolError, type ControlRequest } from './protocol.js';
 import { Relay, type RelayOptions } from './relay.js';
 import { Rewound } from './rewound.js';
-import { bindSocketFile, type SocketFile } from './socket-file.js';
+import { bindSocketFile, type SocketFile } from '../../core/unix-socket.js';
 import { TokenTable, TOKEN_TTL_MS } from './tokens.js';
 
 export const DEFAULT_TLS_SOCKET = '/run/oedns/tls.sock';
@@ -97,7 +97,10 @@ export class TlsDaemon {
       }
       // Serving from the first connection on: the socket is reachable as soon as it is renamed into place.
       const daemon = new TlsDaemon(options, server, listeners);
-      daemon.file = await bindSocketFile(server, options.socketPath, options.socketMode ?? DEFAULT_SOCKET_MODE, options.gid);
+      daemon.file = await bindSocketFile(server, options.socketPath, {
+        mode: options.socketMode ?? DEFAULT_SOCKET_MODE, gid: options.gid, label: 'TLS daemon socket', owner: 'oedns tls-daemon', flag: '--socket',
+        error: (message, cause) => new ListenError(message, { cause }),
+      });
       options.log.info({ socket: options.socketPath, mode: (options.socketMode ?? DEFAULT_SOCKET_MODE).toString(8), gid: options.gid, listeners: [...listeners.keys()] }, 'tls daemon listening');
       return daemon;
     } catch (error) {
@@ -134,10 +137,12 @@ export class TlsDaemon {
     if (this.stopping) return;
     this.stopping = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Applications waiting in recv-tls/accept are told why before their connections go.
+    await Promise.all([...this.listeners.values()].map((l) => l.close(new TlsError(ReplyCode.Internal, 'the daemon is stopping'))));
+    await new Promise((resolve) => setImmediate(resolve));
     for (const socket of [...this.connections, ...this.peers]) socket.destroy();
     this.clientTokens.clear();
     this.serverTokens.clear();
-    await Promise.all([...this.listeners.values()].map((l) => l.close(new TlsError(ReplyCode.Internal, 'the daemon is stopping'))));
     await closed;
     await this.file?.remove();
     this.options.log.info({ socket: this.options.socketPath }, 'tls daemon stopped');

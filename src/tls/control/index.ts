@@ -8,6 +8,6 @@ export {
   encodeErr, encodeSessionOk, flagWords, hostPort, MAX_LINE_BYTES, MAX_MESSAGE_CHARS, parseFlags, parseName, parsePort, parseRequest, ProtocolError, replyWord,
   sessionAttributes, type ControlRequest,
 } from './protocol.js';
-export { parseSocketMode, resolveGroup } from './socket-file.js';
+export { parseSocketMode, resolveGroup } from '../../core/unix-socket.js';
 export { TOKEN_TTL_MS } from './tokens.js';
 export { dialPlain } from './dial.js';
