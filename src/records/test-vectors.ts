@@ -59,6 +59,9 @@ export interface TestCertificate {
   readonly spkiDer: Uint8Array;
 }
 
+/** DER on stdout: bytes as they are (execa would strip a final 0x0A, one DER in 256 ends in one). */
+const BINARY = { encoding: 'buffer', stripFinalNewline: false } as const;
+
 /** A self-signed certificate for `commonName` made by openssl, with openssl's view of its SPKI. */
 export async function testCertificate(commonName: string): Promise<TestCertificate> {
   const dir = await mkdtemp(join(tmpdir(), 'oedns-records-'));
@@ -66,9 +69,9 @@ export async function testCertificate(commonName: string): Promise<TestCertifica
     const cert = join(dir, 'cert.pem');
     await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
       '-subj', `/CN=${commonName}`, '-days', '30', '-keyout', join(dir, 'key.pem'), '-out', cert]);
-    const der = (await execa('openssl', ['x509', '-in', cert, '-outform', 'DER'], { encoding: 'buffer' })).stdout;
+    const der = (await execa('openssl', ['x509', '-in', cert, '-outform', 'DER'], BINARY)).stdout;
     const pub = (await execa('openssl', ['x509', '-in', cert, '-noout', '-pubkey'])).stdout;
-    const spkiDer = (await execa('openssl', ['pkey', '-pubin', '-outform', 'DER'], { input: pub, encoding: 'buffer' })).stdout;
+    const spkiDer = (await execa('openssl', ['pkey', '-pubin', '-outform', 'DER'], { input: pub, ...BINARY })).stdout;
     return { pem: await readFile(cert, 'utf8'), der: new Uint8Array(der), spkiDer: new Uint8Array(spkiDer) };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -163,7 +163,7 @@ async function selfSignedCertificate(
   host: { readonly name: string; readonly ipv4: string; readonly ipv6: string },
 ): Promise<KeysLabCertificate> {
   const dir = await mkdtemp(join(tmpdir(), 'oedns-keys-lab-'));
-  const run = (args: readonly string[]) => execa('openssl', args, { encoding: 'buffer', timeout: TOOL_TIMEOUT_MS });
+  const run = (args: readonly string[]) => execa('openssl', args, { encoding: 'buffer', stripFinalNewline: false, timeout: TOOL_TIMEOUT_MS });
   try {
     const [keyFile, certFile, pubFile] = ['key.pem', 'cert.pem', 'pub.pem'].map((name) => join(dir, name)) as [string, string, string];
     await writeFile(keyFile, key.privateKeyPem, { mode: 0o600 });
