@@ -7,7 +7,6 @@
  * `openssl s_client -cert -key` as the peer on the daemon's require-cert listener. Then the other
  * side: a second daemon presenting alice's certificate on start-tls, checked by the first.
  */
-import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { LDAP_DOMAIN, startLdapLab, type LdapLab, type LdapUserName } from '../s
 import { sClient, type SClientResult } from '../support/openssl-peer.js';
 import { issue, tlsaText, writePki } from '../support/pki.js';
 import { oednsCommand } from '../support/tls-commands.js';
+import { readLine } from '../support/read-line.js';
 
 const GATE = `gate.${LDAP_DOMAIN}`;
 const LISTENER = 'gate';
@@ -52,18 +52,6 @@ async function startDaemon(name: string, args: readonly string[]): Promise<Daemo
   return { socketPath };
 }
 
-function line(stream: Socket): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString();
-      if (!text.includes('\n')) return;
-      stream.off('data', onData);
-      resolve(text);
-    };
-    stream.on('data', onData);
-  });
-}
 
 /** `openssl s_client` with the user's certificate, on the gate listener; sends "hello\n" and waits for the close. */
 function peerAs(user: LdapUserName): Promise<SClientResult> {
@@ -106,7 +94,7 @@ describe('recv-tls: user certificates checked on the domain key server, answered
     const { stream, identity, attributes } = await answer;
     expect({ identity, method: attributes['method'], dnssec: attributes['dnssec'] }).toEqual({ identity: `alice@${LDAP_DOMAIN}`, method: 'ldap', dnssec: 'secure' });
     expect(attributes['peer']).toMatch(/^127\.0\.0\.1:\d+$/);
-    expect(await line(stream)).toBe('hello\n');
+    expect(await readLine(stream)).toBe('hello\n');
     stream.end('pong\n');
     expect((await peer).stdout).toBe('pong');
     expect(await ldap.slapd.searchCount(`(mail=alice@${LDAP_DOMAIN})`)).toBe(1);
@@ -140,9 +128,9 @@ describe('start-tls: the daemon as a client presenting a user certificate', () =
     // The same key from the same address as in the first test: the gate daemon's cached result, no new search.
     expect(await ldap.slapd.searchCount(`(mail=alice@${LDAP_DOMAIN})`)).toBe(searchesBefore);
     outbound.stream.write('ping\n');
-    expect(await line(inbound.stream)).toBe('ping\n');
+    expect(await readLine(inbound.stream)).toBe('ping\n');
     inbound.stream.write('pong\n');
-    expect(await line(outbound.stream)).toBe('pong\n');
+    expect(await readLine(outbound.stream)).toBe('pong\n');
     outbound.stream.destroy();
     inbound.stream.destroy();
   });

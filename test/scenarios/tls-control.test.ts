@@ -22,6 +22,7 @@ import { sClient } from '../support/openssl-peer.js';
 import { startSmtpServer, type SmtpServer } from '../support/smtp-server.js';
 import { oednsCommand } from '../support/tls-commands.js';
 import { comboHost, host, startTlsLab, TLS_INSECURE_ZONE, type TlsLab } from '../support/tls-lab.js';
+import { readLine } from '../support/read-line.js';
 
 let lab: TlsLab;
 let runtime: TlsRuntime;
@@ -68,18 +69,6 @@ async function code(promise: Promise<object>): Promise<string> {
   return 'OK';
 }
 
-function line(stream: Socket): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString();
-      if (!text.includes('\n')) return;
-      stream.off('data', onData);
-      resolve(text);
-    };
-    stream.on('data', onData);
-  });
-}
 
 async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -93,7 +82,7 @@ describe('start-tls', () => {
     expect(attributes).toMatchObject({ method: 'dane', dnssec: 'secure', dane: '3,1,1', tlsa: `_${lab.ports.good}._tcp.u3s1m1.tls.test.`, peer: `127.0.0.1:${lab.ports.good}` });
     expect(attributes['protocol']).toMatch(/^TLSv1\.[23]$/);
     stream.write('hello\n');
-    expect(await line(stream)).toBe('olleh\n');
+    expect(await readLine(stream)).toBe('olleh\n');
     stream.destroy();
   });
 
@@ -146,7 +135,7 @@ describe('recv-tls on a daemon listener', () => {
     const { stream, identity, attributes } = await waiting;
     expect(identity).toBe('anonymous');
     expect(attributes['method']).toBe('none');
-    expect(await line(stream)).toBe('ping\n');
+    expect(await readLine(stream)).toBe('ping\n');
     stream.end('pong\n');
     const result = await client;
     expect(result.stdout).toBe('pong');
@@ -160,7 +149,7 @@ describe('recv-tls on a daemon listener', () => {
     const { stream, identity, attributes } = await waiting;
     expect(identity).toBe('client.tls.test.');
     expect(attributes).toMatchObject({ method: 'dane', dane: '3,1,1' });
-    expect(await line(stream)).toBe('hi\n');
+    expect(await readLine(stream)).toBe('hi\n');
     stream.end();
     await client;
     const refused = code(recvTls({ socketPath, listener: 'strict' }));
@@ -184,9 +173,9 @@ describe('STARTTLS: connect, the protocol\'s own dialogue, start-tls @TOKEN', ()
   async function toStartTls(): Promise<{ stream: Socket; token: string }> {
     const { stream, token, port } = await connectPlain({ socketPath, name: host('notlsa'), port: smtp.port });
     expect(port).toBe(smtp.port);
-    expect(await line(stream)).toMatch(/^220 /);
+    expect(await readLine(stream)).toMatch(/^220 /);
     stream.write('STARTTLS\r\n');
-    expect(await line(stream)).toMatch(/^220 /);
+    expect(await readLine(stream)).toMatch(/^220 /);
     return { stream, token };
   }
 
@@ -197,7 +186,7 @@ describe('STARTTLS: connect, the protocol\'s own dialogue, start-tls @TOKEN', ()
     expect(identity).toBe('notlsa.tls.test.');
     expect(attributes['method']).toBe('pkix');
     stream.write('EHLO app.example\r\n');
-    expect(await line(stream)).toMatch(/^250-/);
+    expect(await readLine(stream)).toMatch(/^250-/);
     stream.destroy();
   });
 
@@ -219,15 +208,15 @@ describe('server-side STARTTLS: accept, the dialogue, recv-tls @TOKEN', () => {
     const { stream, token, address } = await accepting;
     expect(address).toBe('127.0.0.1');
     stream.write('220 app.example ESMTP\r\n');
-    expect(await line(stream)).toMatch(/^EHLO /);
+    expect(await readLine(stream)).toMatch(/^EHLO /);
     stream.write('250-app.example\r\n250 STARTTLS\r\n');
-    expect(await line(stream)).toBe('STARTTLS\r\n');
+    expect(await readLine(stream)).toBe('STARTTLS\r\n');
     // The natural order: answer first, then ask for TLS; the relay holds the ClientHello meanwhile.
     stream.write('220 ready\r\n');
     await until(() => d.heldBytes > 0);
     const { identity } = await recvTlsOn(token, { socketPath });
     expect(identity).toBe('anonymous');
-    expect(await line(stream)).toBe('hello\n');
+    expect(await readLine(stream)).toBe('hello\n');
     stream.end('bye\n');
     expect((await client).stdout).toMatch(/bye$/);
   });

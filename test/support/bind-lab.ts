@@ -477,3 +477,27 @@ function lines(text: string): string[] {
 function isLoopback(address: string): boolean {
   return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
+
+/**
+ * Rewrites the signed zone as named-checkzone dumps it (one record a line) with the last byte of
+ * the signature of the RRSIG over owner/type flipped: the RRset is served with an RRSIG that
+ * does not verify (RFC 4035 §5.3.3), while the owner's other RRsets stay secure.
+ */
+export async function tamperRrsig(prepared: PreparedZones, origin: string, owner: string, covered: string): Promise<void> {
+  const file = prepared.files.get(origin);
+  if (file === undefined) throw new BindLabError(`no zone file for ${origin}`);
+  const { stdout } = await execa('named-checkzone', ['-D', '-s', 'full', '-o', '-', origin, file], { timeout: TOOL_TIMEOUT_MS });
+  let tampered = 0;
+  const lines = stdout.split('\n').map((text) => {
+    // owner ttl class RRSIG covered algorithm labels original-ttl expiration inception key-tag signer signature…
+    const fields = text.trim().split(/\s+/);
+    if (fields[0] !== owner || fields[3] !== 'RRSIG' || fields[4] !== covered) return text;
+    tampered++;
+    const signature = Buffer.from(fields.slice(12).join(''), 'base64');
+    const last = signature.length - 1;
+    signature.writeUInt8(signature.readUInt8(last) ^ 0x01, last);
+    return [...fields.slice(0, 12), signature.toString('base64')].join(' ');
+  });
+  if (tampered !== 1) throw new BindLabError(`expected one RRSIG over ${owner}/${covered} in ${file}, found ${tampered}`);
+  await writeFile(file, `${lines.join('\n')}\n`);
+}

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { execa } from 'execa';
 import { AppError } from '../../src/core/errors.js';
-import type { PreparedZones } from './bind-lab.js';
+import { tamperRrsig } from './bind-lab.js';
 import { startSignedLab, type SignedLab, type SignedLabOptions } from './signed-lab.js';
 
 export class KeysLabError extends AppError {
@@ -246,26 +246,3 @@ function insecureZoneRecords(expected: KeysLabExpected): string[] {
   return [`${dave.name} ${KEYS_TTL_SECONDS} IN A ${dave.ipv4}`, ...expected.ipseckey.dave.map((r) => line(r, 'IPSECKEY'))];
 }
 
-/**
- * Rewrites the signed zone as named-checkzone dumps it (one record a line) with the last byte of
- * the signature of the RRSIG over owner/type flipped: the RRset is served with an RRSIG that
- * does not verify (RFC 4035 §5.3.3), while the owner's other RRsets stay secure.
- */
-async function tamperRrsig(prepared: PreparedZones, origin: string, owner: string, covered: string): Promise<void> {
-  const file = prepared.files.get(origin);
-  if (file === undefined) throw new KeysLabError(`no zone file for ${origin}`);
-  const { stdout } = await execa('named-checkzone', ['-D', '-s', 'full', '-o', '-', origin, file], { timeout: TOOL_TIMEOUT_MS });
-  let tampered = 0;
-  const lines = stdout.split('\n').map((text) => {
-    // owner ttl class RRSIG covered algorithm labels original-ttl expiration inception key-tag signer signature…
-    const fields = text.trim().split(/\s+/);
-    if (fields[0] !== owner || fields[3] !== 'RRSIG' || fields[4] !== covered) return text;
-    tampered++;
-    const signature = Buffer.from(fields.slice(12).join(''), 'base64');
-    const last = signature.length - 1;
-    signature.writeUInt8(signature.readUInt8(last) ^ 0x01, last);
-    return [...fields.slice(0, 12), signature.toString('base64')].join(' ');
-  });
-  if (tampered !== 1) throw new KeysLabError(`expected one RRSIG over ${owner}/${covered} in ${file}, found ${tampered}`);
-  await writeFile(file, `${lines.join('\n')}\n`);
-}

@@ -35,15 +35,14 @@
  *
  * Set OEDNS_KEEP_LAB=1 to keep the directories.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { execa } from 'execa';
 import { AppError } from '../../src/core/errors.js';
 import { openTlsRuntime, type TlsRuntime } from '../../src/tls-runtime.js';
-import type { PreparedZones } from './bind-lab.js';
+import { tamperRrsig } from './bind-lab.js';
 import { freePort } from './free-port.js';
 import { removeLabDir } from './lab-process.js';
 import { startSServer, type SServer } from './openssl-peer.js';
@@ -61,7 +60,6 @@ const SIGN = { algorithm: 'ECDSAP256SHA256' } as const;
 const DAY_MS = 86_400_000;
 /** Where the lame delegation points: loopback, where nothing serves DNS. */
 const LAME_ADDRESS = '127.0.0.9';
-const TOOL_TIMEOUT_MS = 15_000;
 
 export const USAGES = [0, 1, 2, 3] as const;
 export const SELECTORS = [0, 1] as const;
@@ -236,23 +234,3 @@ export async function startTlsLab(): Promise<TlsLab> {
   }
 }
 
-/**
- * Rewrites the signed zone as named-checkzone dumps it (one record a line) with the last byte of
- * the signature over owner/type flipped: served with an RRSIG that does not verify (RFC 4035 §5.3.3).
- */
-async function tamperRrsig(prepared: PreparedZones, origin: string, owner: string, covered: string): Promise<void> {
-  const file = prepared.files.get(origin);
-  if (file === undefined) throw new TlsLabError(`no zone file for ${origin}`);
-  const { stdout } = await execa('named-checkzone', ['-D', '-s', 'full', '-o', '-', origin, file], { timeout: TOOL_TIMEOUT_MS });
-  let tampered = 0;
-  const lines = stdout.split('\n').map((text) => {
-    const fields = text.trim().split(/\s+/);
-    if (fields[0] !== owner || fields[3] !== 'RRSIG' || fields[4] !== covered) return text;
-    tampered++;
-    const signature = Buffer.from(fields.slice(12).join(''), 'base64');
-    signature.writeUInt8(signature.readUInt8(signature.length - 1) ^ 0x01, signature.length - 1);
-    return [...fields.slice(0, 12), signature.toString('base64')].join(' ');
-  });
-  if (tampered !== 1) throw new TlsLabError(`expected one RRSIG over ${owner}/${covered}, found ${tampered}`);
-  await writeFile(file, `${lines.join('\n')}\n`);
-}
