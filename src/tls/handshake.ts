@@ -7,6 +7,7 @@
 import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, TLSSocket, type ConnectionOptions, type SecureContext, type TLSSocketOptions } from 'node:tls';
 import { errorMessage } from '../core/errors.js';
+import { hostPortText } from './endpoint.js';
 import { ReplyCode } from './reply-codes.js';
 import { TlsError } from './session.js';
 
@@ -80,7 +81,7 @@ export function abortError(signal: AbortSignal, deadline: AbortSignal | undefine
 export function connectTcp(address: string, port: number, timeoutMs: number, signal: AbortSignal, options: { readonly allowHalfOpen?: boolean } = {}): Promise<Socket> {
   const deadline = AbortSignal.timeout(timeoutMs);
   const both = AbortSignal.any([signal, deadline]);
-  const where = `${address.includes(':') ? `[${address}]` : address}:${port}`;
+  const where = hostPortText(address, port);
   let socket: Socket | undefined;
   return untilSettled<Socket>(both, (resolve, reject) => {
     // noDelay: TLS and the tunnels write whole records and whole reads; Nagle would hold a short

@@ -26,7 +26,8 @@ import { dialPlain } from './dial.js';
 import { readRequestLine } from './line-reader.js';
 import { answerFailure, reply, withDeadline } from './outcome.js';
 import { PeerListener, type ListenerSpec } from './peer-listener.js';
-import { encodeErr, encodePlainOk, encodeSessionOk, hostPort, MAX_LINE_BYTES, parseRequest, ProtocolError, type ControlRequest } from './protocol.js';
+import { encodeErr, encodePlainOk, encodeSessionOk, MAX_LINE_BYTES, parseRequest, ProtocolError, type ControlRequest } from './protocol.js';
+import { hostPortText } from '../endpoint.js';
 import { Relay, type RelayOptions } from './relay.js';
 import { Rewound } from './rewound.js';
 import { bindSocketFile, type SocketFile } from '../../core/unix-socket.js';
@@ -239,7 +240,7 @@ export class TlsDaemon {
     }
     watch.release();
     app.write(encodeSessionOk(session));
-    this.options.log.info({ identity: session.identity, method: session.method, dnssec: session.dnssec, peer: hostPort(session.peerAddress, session.peerPort) }, 'tls session established');
+    this.options.log.info({ identity: session.identity, method: session.method, dnssec: session.dnssec, peer: hostPortText(session.peerAddress, session.peerPort) }, 'tls session established');
     this.relay(app, session.socket, {}, () => this.options.log.debug({ identity: session.identity }, 'tls session closed'));
   }
 
@@ -254,7 +255,7 @@ export class TlsDaemon {
     const relay = this.relay(app, peer, { holdTls: tokens === this.serverTokens }, () => tokens.drop(token));
     token = tokens.issue({ app, peer, relay, target }, () => relay.releaseHeld());
     app.write(encodePlainOk(peer.remoteAddress ?? '', peer.remotePort ?? 0, token));
-    this.options.log.info({ peer: hostPort(peer.remoteAddress ?? '', peer.remotePort ?? 0), side: tokens === this.clientTokens ? 'client' : 'server' }, 'plaintext relay open');
+    this.options.log.info({ peer: hostPortText(peer.remoteAddress ?? '', peer.remotePort ?? 0), side: tokens === this.clientTokens ? 'client' : 'server' }, 'plaintext relay open');
   }
 
   /**
@@ -296,7 +297,7 @@ export class TlsDaemon {
     session = { ...session, peerAddress: pending.peer.remoteAddress ?? session.peerAddress, peerPort: pending.peer.remotePort ?? session.peerPort };
     watch.release();
     reply(control, encodeSessionOk(session));
-    this.options.log.info({ identity: session.identity, method: session.method, dnssec: session.dnssec, peer: hostPort(session.peerAddress, session.peerPort), held: unread.length }, 'relay upgraded to tls');
+    this.options.log.info({ identity: session.identity, method: session.method, dnssec: session.dnssec, peer: hostPortText(session.peerAddress, session.peerPort), held: unread.length }, 'relay upgraded to tls');
     const established = session;
     this.relay(pending.app, session.socket, {}, () => this.options.log.debug({ identity: established.identity }, 'tls session closed'));
   }

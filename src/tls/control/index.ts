@@ -5,7 +5,7 @@ export {
 export { startTlsDaemon, tlsDaemonCommand } from './daemon-command.js';
 export { MAX_UNCLAIMED_PEERS, MAX_WAITING_PER_LISTENER, parseListenerSpec, type ListenerSpec } from './peer-listener.js';
 export {
-  encodeErr, encodeSessionOk, flagWords, hostPort, MAX_LINE_BYTES, MAX_MESSAGE_CHARS, parseFlags, parseName, parsePort, parseRequest, ProtocolError, replyWord,
+  encodeErr, encodeSessionOk, flagWords, MAX_LINE_BYTES, MAX_MESSAGE_CHARS, parseFlags, parseName, parsePort, parseRequest, ProtocolError, replyWord,
   sessionAttributes, type ControlRequest,
 } from './protocol.js';
 export { parseSocketMode, resolveGroup } from '../../core/unix-socket.js';

@@ -7,7 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { ConfigError, errorMessage, ListenError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { hostPort } from './protocol.js';
+import { hostPortText } from '../endpoint.js';
 
 export interface ListenerSpec {
   readonly name: string;
@@ -56,11 +56,11 @@ export class PeerListener {
     // Paused on connect: nothing of the peer's (its ClientHello) is read before the TLS layer takes the socket.
     const server = createServer({ pauseOnConnect: true, allowHalfOpen: true });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => reject(new ListenError(`listener ${spec.name}: cannot listen on ${hostPort(spec.host, spec.port)}: ${errorMessage(error)}`, { cause: error })));
+      server.once('error', (error) => reject(new ListenError(`listener ${spec.name}: cannot listen on ${hostPortText(spec.host, spec.port)}: ${errorMessage(error)}`, { cause: error })));
       server.listen({ host: spec.host, port: spec.port }, () => resolve());
     });
     const listener = new PeerListener(spec, server, log, maxWaiting);
-    log.info({ listener: spec.name, address: hostPort(spec.host, listener.port), requireCert: spec.requireCert }, 'listener open');
+    log.info({ listener: spec.name, address: hostPortText(spec.host, listener.port), requireCert: spec.requireCert }, 'listener open');
     return listener;
   }
 

@@ -27,6 +27,7 @@
  * ProtocolError (BAD_REQUEST) with a message safe to send back.
  */
 import { FLAG_WORDS, NO_FLAGS, type TlsFlags, type TlsSession } from '../session.js';
+import { hostPortText } from '../endpoint.js';
 import { ReplyCode } from '../reply-codes.js';
 
 /** The longest request line, LF included: a name of 253 bytes, a port and every flag fit many times. */
@@ -176,7 +177,7 @@ export function sessionAttributes(session: TlsSession): Record<string, string> {
     attributes['dane'] = `${session.dane.usage},${session.dane.selector},${session.dane.matchingType}`;
     attributes['tlsa'] = session.dane.tlsaOwner;
   }
-  attributes['peer'] = hostPort(session.peerAddress, session.peerPort);
+  attributes['peer'] = hostPortText(session.peerAddress, session.peerPort);
   return attributes;
 }
 
@@ -189,9 +190,4 @@ export function encodeSessionOk(session: TlsSession): string {
 /** `OK address port @token` for connect and accept. */
 export function encodePlainOk(address: string, port: number, token: string): string {
   return `OK ${replyWord(address)} ${port} @${token}\n`;
-}
-
-/** `127.0.0.1:443`, `[::1]:443`. */
-export function hostPort(address: string, port: number): string {
-  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
 }
